@@ -1,0 +1,12 @@
+//! Everything about reaching PostgreSQL: finding or starting a server, opening connections, and
+//! keeping each run inside a schema of its own.
+
+pub mod binaries;
+pub mod cluster;
+pub mod connect;
+pub mod sandbox;
+pub mod sqlstate;
+
+pub use connect::{Connected, Server, ServerNotice, SessionOptions};
+pub use sandbox::Sandbox;
+pub use sqlstate::SqlState;

@@ -1,0 +1,126 @@
+//! What happened in a run, in the order the scheduler reported it. The timeline is the only thing
+//! the engine hands to renderers: they never query the database, and the engine never formats.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The server's error, as it sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    pub sqlstate: String,
+    pub severity: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+/// One result of a step: a result set, or a command's completion with its row count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementResult {
+    Rows { columns: Vec<String>, rows: Vec<Vec<Option<String>>> },
+    Command { rows_affected: u64 },
+}
+
+/// How a transaction-control step ended, when that is what the step was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxEnd {
+    Commit,
+    /// COMMIT of a transaction that had already failed, which PostgreSQL turns into a rollback.
+    CommitBecameRollback,
+    Rollback,
+}
+
+/// Everything a step's completion tells us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub results: Vec<StatementResult>,
+    pub error: Option<ErrorInfo>,
+    /// Set when the step ended a transaction.
+    pub tx_end: Option<TxEnd>,
+    /// How long the step waited, if it was reported as waiting first.
+    pub waited: Option<Duration>,
+}
+
+/// What kind of thing happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// Setup or teardown SQL ran on the control connection (or a session's own setup).
+    Setup { sql: String, completion: Completion },
+    /// A step was sent to its session.
+    Launch { sql: String },
+    /// The server said the step waits for a lock held by `blockers` (backend pids). `forced` when
+    /// a `(*)` marker reported it waiting without asking the server.
+    Waiting { blockers: Vec<i32>, forced: bool },
+    /// The step finished (after waiting, if it waited).
+    Completed(Completion),
+    /// A NOTICE/WARNING the session's backend sent.
+    Notice { severity: String, message: String },
+}
+
+/// One row of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Since the run started.
+    pub t: Duration,
+    /// Session index; `None` for the control connection.
+    pub session: Option<usize>,
+    pub pid: i32,
+    /// Step index into the lesson's steps.
+    pub step: Option<usize>,
+    pub kind: EventKind,
+}
+
+/// A run's events in report order.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    pub events: Vec<Event>,
+}
+
+impl Timeline {
+    /// Every completion of a step, with its step index.
+    pub fn completions(&self) -> impl Iterator<Item = (usize, &Completion)> {
+        self.events.iter().filter_map(|e| match (&e.kind, e.step) {
+            (EventKind::Completed(c), Some(step)) => Some((step, c)),
+            _ => None,
+        })
+    }
+
+    /// Every server error the steps got, in report order.
+    pub fn errors(&self) -> impl Iterator<Item = &ErrorInfo> {
+        self.completions().filter_map(|(_, c)| c.error.as_ref())
+    }
+
+    /// Whether any step was reported waiting for a lock.
+    pub fn any_waiting(&self) -> bool {
+        self.events.iter().any(|e| matches!(e.kind, EventKind::Waiting { .. }))
+    }
+
+    /// A timing-free fingerprint of the run: who did what in which order. Two runs of the same
+    /// lesson must have the same signature; that is the determinism promise.
+    pub fn signature(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| {
+                let who = e.session.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                let step = e.step.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                let what = match &e.kind {
+                    EventKind::Setup { .. } => "setup".to_string(),
+                    EventKind::Launch { .. } => "launch".to_string(),
+                    EventKind::Waiting { .. } => "waiting".to_string(),
+                    EventKind::Completed(c) => match &c.error {
+                        Some(err) => format!("error {}", err.sqlstate),
+                        None => format!("done {:?}", c.tx_end),
+                    },
+                    EventKind::Notice { message, .. } => format!("notice {message}"),
+                };
+                format!("{who}/{step}: {what}")
+            })
+            .collect()
+    }
+}
+
+/// Converts a duration to fractional milliseconds for display and JSON.
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,112 @@
+//! The lesson model: what a teacher wrote, compiled into one shape that the scheduler runs. TOML
+//! lessons and PostgreSQL isolation specs both compile into a [`Lesson`], so there is one engine.
+
+use std::collections::BTreeMap;
+
+use super::level::IsolationLevel;
+use super::verdict::Expectation;
+
+/// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// Short name used on the command line (`lost-update`).
+    pub id: String,
+    pub title: String,
+    /// The anomaly id from ANOMALIES.md (`P4`), when the lesson stages one.
+    pub anomaly: Option<String>,
+    /// Grouping for `txlab list`: anomalies, deadlocks, locking…
+    pub topic: String,
+    pub summary: String,
+    pub explanation: String,
+    /// Run on the control connection, in order, before the sessions start.
+    pub setup: Vec<String>,
+    pub teardown: Option<String>,
+    pub sessions: Vec<SessionDef>,
+    pub steps: Vec<StepDef>,
+    /// The interleavings to run; a TOML lesson has exactly one, its steps in file order.
+    pub schedules: Vec<Schedule>,
+    pub verdict: Option<VerdictRule>,
+    /// What PostgreSQL documents for each level.
+    pub expect: BTreeMap<IsolationLevel, Expectation>,
+    /// Why the outcome is what it is, per level, shown under the verdict.
+    pub why: BTreeMap<IsolationLevel, String>,
+    /// The levels `txlab demo` runs when the user names none.
+    pub default_levels: Vec<IsolationLevel>,
+    /// The session that should lose a deadlock (gets the short `deadlock_timeout`).
+    pub deadlock_victim: Option<usize>,
+    /// Where the lesson came from: `built-in` or a file path.
+    pub origin: String,
+}
+
+/// One connection of a lesson.
+#[derive(Debug, Clone)]
+pub struct SessionDef {
+    /// Short name used in steps (`a`).
+    pub name: String,
+    /// Who this is in the story ("alice's phone"); shown as the column header.
+    pub label: String,
+    pub setup: Vec<String>,
+    pub teardown: Option<String>,
+}
+
+/// One statement (or a few, sent together) a session runs.
+#[derive(Debug, Clone)]
+pub struct StepDef {
+    pub name: String,
+    pub session: usize,
+    pub sql: String,
+    /// A line of narration shown before the step.
+    pub say: Option<String>,
+    /// Names for the columns of the first row this step returns; later steps use `{{name}}`.
+    pub capture: Vec<String>,
+    /// A name for the number of rows this step returns.
+    pub capture_rows: Option<String>,
+}
+
+/// An interleaving: the steps in the order they are launched.
+#[derive(Debug, Clone, Default)]
+pub struct Schedule {
+    pub steps: Vec<ScheduledStep>,
+}
+
+/// A step in a schedule, with isolationtester's markers.
+#[derive(Debug, Clone)]
+pub struct ScheduledStep {
+    pub step: usize,
+    pub blockers: Vec<Blocker>,
+}
+
+/// Holds back the *report* of a step's completion (never a launch), to keep output stable where
+/// two things happen at once. Same meaning as isolationtester's permutation markers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    /// `(*)`: report the step as waiting when launched, even if it completes at once.
+    Once,
+    /// `(other)`: do not report completion while `other` is still running or waiting.
+    Step(usize),
+    /// `(other notices N)`: not until `other`'s session has sent N more notices.
+    Notices { step: usize, count: u32 },
+}
+
+/// How to decide whether the anomaly happened.
+#[derive(Debug, Clone, Default)]
+pub struct VerdictRule {
+    /// The anomaly in capitals, for the verdict sentence ("LOST UPDATE").
+    pub name: String,
+    /// SQL run after all sessions ended; returns `occurred boolean, detail text`.
+    pub check: Option<String>,
+    /// The anomaly occurred if any step failed with this SQLSTATE (e.g. `40P01`).
+    pub sqlstate: Option<String>,
+}
+
+impl Lesson {
+    /// The session index for a name.
+    pub fn session_index(&self, name: &str) -> Option<usize> {
+        self.sessions.iter().position(|s| s.name == name)
+    }
+
+    /// The levels to run: those asked for, or the lesson's defaults.
+    pub fn levels_to_run(&self, asked: &[IsolationLevel]) -> Vec<IsolationLevel> {
+        if asked.is_empty() { self.default_levels.clone() } else { asked.to_vec() }
+    }
+}

@@ -1,0 +1,279 @@
+//! Reading lesson files. Lessons are data a teacher writes without Rust, so every mistake is
+//! reported as `file:line: what is wrong`. The format is documented in docs/lessons.md.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::lesson::{Blocker, Lesson, Schedule, ScheduledStep, SessionDef, StepDef, VerdictRule};
+use super::level::IsolationLevel;
+use super::verdict::Expectation;
+use crate::error::{Result, TxlabError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLesson {
+    id: Option<String>,
+    title: String,
+    anomaly: Option<String>,
+    #[serde(default = "default_topic")]
+    topic: String,
+    summary: String,
+    #[serde(default)]
+    explanation: String,
+    #[serde(default)]
+    levels: Vec<Spanned<String>>,
+    #[serde(default)]
+    setup: OneOrMany,
+    teardown: Option<String>,
+    #[serde(default)]
+    deadlock: Option<FileDeadlock>,
+    #[serde(rename = "session", default)]
+    sessions: Vec<FileSession>,
+    #[serde(rename = "step", default)]
+    steps: Vec<FileStep>,
+    verdict: Option<FileVerdict>,
+    #[serde(default)]
+    expect: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    why: BTreeMap<Spanned<String>, String>,
+}
+
+fn default_topic() -> String {
+    "anomalies".into()
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(untagged)]
+enum OneOrMany {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::None => Vec::new(),
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDeadlock {
+    victim: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSession {
+    name: Spanned<String>,
+    label: Option<String>,
+    #[serde(default)]
+    setup: OneOrMany,
+    teardown: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStep {
+    name: Option<Spanned<String>>,
+    session: Spanned<String>,
+    sql: String,
+    say: Option<String>,
+    #[serde(default)]
+    capture: OneOrMany,
+    capture_rows: Option<String>,
+    #[serde(default)]
+    always_waits: bool,
+    #[serde(default)]
+    report_after: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileVerdict {
+    anomaly: Option<String>,
+    check: Option<String>,
+    sqlstate: Option<String>,
+}
+
+/// Parses a lesson from TOML text; `file` names it in error messages and `fallback_id` is used
+/// when the file has no `id` (the file name without extension).
+pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson> {
+    let err = |span: Option<Range<usize>>, message: String| TxlabError::LessonFile {
+        file: file.to_string(),
+        line: span.map(|s| line_of(text, s.start)).unwrap_or(1),
+        message,
+    };
+    let raw: FileLesson = toml::from_str(text).map_err(|e| err(e.span(), first_line(e.message())))?;
+
+    if raw.sessions.is_empty() {
+        return Err(err(None, "a lesson needs at least one [[session]]".into()));
+    }
+    let mut sessions = Vec::new();
+    for s in &raw.sessions {
+        if sessions.iter().any(|d: &SessionDef| d.name == *s.name.get_ref()) {
+            return Err(err(Some(s.name.span()), format!("session '{}' is defined twice", s.name.get_ref())));
+        }
+        sessions.push(SessionDef {
+            name: s.name.get_ref().clone(),
+            label: s.label.clone().unwrap_or_else(|| s.name.get_ref().clone()),
+            setup: Vec::new(),
+            teardown: s.teardown.clone(),
+        });
+    }
+    for (def, s) in sessions.iter_mut().zip(raw.sessions) {
+        def.setup = s.setup.into_vec();
+    }
+    let session_index = |name: &Spanned<String>| {
+        sessions.iter().position(|s| s.name == *name.get_ref()).ok_or_else(|| {
+            let known: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+            err(Some(name.span()), format!("no session named '{}' (sessions: {})", name.get_ref(), known.join(", ")))
+        })
+    };
+
+    if raw.steps.is_empty() {
+        return Err(err(None, "a lesson needs at least one [[step]]".into()));
+    }
+    let mut steps: Vec<StepDef> = Vec::new();
+    for (i, s) in raw.steps.iter().enumerate() {
+        let session = session_index(&s.session)?;
+        let name = match &s.name {
+            Some(n) => {
+                if steps.iter().any(|d| d.name == *n.get_ref()) {
+                    return Err(err(Some(n.span()), format!("step name '{}' is used twice", n.get_ref())));
+                }
+                n.get_ref().clone()
+            }
+            None => format!("{}{}", sessions[session].name, i + 1),
+        };
+        if s.sql.trim().is_empty() {
+            return Err(err(Some(s.session.span()), "this step has empty sql".into()));
+        }
+        steps.push(StepDef {
+            name,
+            session,
+            sql: s.sql.trim().to_string(),
+            say: s.say.clone(),
+            capture: Vec::new(),
+            capture_rows: s.capture_rows.clone(),
+        });
+    }
+    let mut schedule = Schedule::default();
+    for (i, s) in raw.steps.into_iter().enumerate() {
+        steps[i].capture = s.capture.into_vec();
+        let mut blockers = Vec::new();
+        if s.always_waits {
+            blockers.push(Blocker::Once);
+        }
+        for other in &s.report_after {
+            let idx = steps
+                .iter()
+                .position(|d| d.name == *other.get_ref())
+                .ok_or_else(|| err(Some(other.span()), format!("report_after names no step '{}'", other.get_ref())))?;
+            blockers.push(Blocker::Step(idx));
+        }
+        schedule.steps.push(ScheduledStep { step: i, blockers });
+    }
+
+    let parse_level = |s: &Spanned<String>| s.get_ref().parse::<IsolationLevel>().map_err(|e| err(Some(s.span()), e.to_string()));
+    let mut expect = BTreeMap::new();
+    for (level, value) in &raw.expect {
+        let e: Expectation = value.get_ref().parse().map_err(|m| err(Some(value.span()), m))?;
+        expect.insert(parse_level(level)?, e);
+    }
+    let mut why = BTreeMap::new();
+    for (level, text) in raw.why {
+        why.insert(parse_level(&level)?, text);
+    }
+    let default_levels = if raw.levels.is_empty() {
+        IsolationLevel::ALL.to_vec()
+    } else {
+        raw.levels.iter().map(parse_level).collect::<Result<Vec<_>>>()?
+    };
+    let deadlock_victim = raw.deadlock.as_ref().map(|d| session_index(&d.victim)).transpose()?;
+    let verdict = raw.verdict.map(|v| VerdictRule {
+        name: v.anomaly.unwrap_or_else(|| raw.title.to_uppercase()),
+        check: v.check,
+        sqlstate: v.sqlstate,
+    });
+
+    Ok(Lesson {
+        id: raw.id.unwrap_or_else(|| fallback_id.to_string()),
+        title: raw.title,
+        anomaly: raw.anomaly,
+        topic: raw.topic,
+        summary: raw.summary,
+        explanation: raw.explanation.trim().to_string(),
+        setup: raw.setup.into_vec(),
+        teardown: raw.teardown,
+        sessions,
+        steps,
+        schedules: vec![schedule],
+        verdict,
+        expect,
+        why,
+        default_levels,
+        deadlock_victim,
+        origin: file.to_string(),
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+title = "Tiny"
+summary = "one session"
+setup = "CREATE TABLE t (x int)"
+
+[[session]]
+name = "a"
+
+[[step]]
+session = "a"
+sql = "SELECT 1"
+"#;
+
+    #[test]
+    fn parses_a_minimal_lesson() {
+        let lesson = parse_lesson(MINIMAL, "tiny.toml", "tiny").unwrap();
+        assert_eq!(lesson.id, "tiny");
+        assert_eq!(lesson.steps[0].name, "a1");
+        assert_eq!(lesson.default_levels.len(), 4);
+        assert_eq!(lesson.schedules[0].steps.len(), 1);
+    }
+
+    #[test]
+    fn unknown_session_names_the_line() {
+        let text = MINIMAL.replace("session = \"a\"", "session = \"zz\"");
+        let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:10: no session named 'zz'"), "{e}");
+    }
+
+    #[test]
+    fn typos_and_bad_expectations_name_the_line() {
+        let text = format!("{MINIMAL}\n[expect]\nread-committed = \"perhaps\"\n");
+        let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:15:"), "{e}");
+        let text = MINIMAL.replace("sql = ", "sqll = ");
+        let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
+        assert!(e.contains("x.toml:"), "{e}");
+    }
+}

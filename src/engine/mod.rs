@@ -1,0 +1,19 @@
+//! The engine: lesson model, scheduler, blocked detection, timeline events and verdicts. Data flows
+//! one way: lesson → scheduler → timeline → verdict; the engine never formats text.
+
+pub mod catalog;
+pub mod event;
+pub mod lesson;
+pub mod lesson_file;
+pub mod level;
+pub mod probe;
+pub mod runner;
+pub mod scheduler;
+pub mod session;
+pub mod verdict;
+
+pub use event::{Event, EventKind, Timeline};
+pub use lesson::Lesson;
+pub use level::IsolationLevel;
+pub use runner::{LessonRun, RunOptions, run_lesson};
+pub use verdict::{Outcome, Verdict};

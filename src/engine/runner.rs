@@ -1,0 +1,269 @@
+//! Runs one lesson at one isolation level, start to finish: a private schema, the setup, one
+//! connection per session, the schedule, the verdict, and cleanup whatever happens.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::try_join_all;
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use super::event::{Completion, Event, EventKind, StatementResult, Timeline};
+use super::lesson::{Lesson, StepDef};
+use super::level::IsolationLevel;
+use super::probe::{BlockedProbe, check_support};
+use super::scheduler::{Scheduler, SchedulerSettings, substitute};
+use super::session::{SessionHandle, run_sql};
+use super::verdict::{Verdict, decide};
+use crate::db::{Sandbox, Server, SessionOptions};
+use crate::error::{Result, TxlabError};
+
+/// The deadlock victim's `deadlock_timeout`: short, so the lesson is quick, but long enough that
+/// the scheduler sees the victim blocked before the detector fires.
+pub const VICTIM_DEADLOCK_TIMEOUT: &str = "20ms";
+/// Everyone else's: long enough that only the victim ever runs the detector.
+pub const SURVIVOR_DEADLOCK_TIMEOUT: &str = "10s";
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub scheduler: SchedulerSettings,
+    /// Receives every event as it is recorded (live displays); the timeline gets them anyway.
+    pub live: Option<mpsc::UnboundedSender<Event>>,
+}
+
+/// A session as it ran: who, and which backend.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub name: String,
+    pub label: String,
+    pub pid: i32,
+}
+
+/// Everything a renderer needs about one run. Renderers get this and nothing else.
+#[derive(Debug, Clone)]
+pub struct LessonRun {
+    pub lesson_id: String,
+    pub title: String,
+    pub anomaly: Option<String>,
+    pub summary: String,
+    pub explanation: String,
+    pub level: Option<IsolationLevel>,
+    pub sessions: Vec<SessionInfo>,
+    /// The steps as sent (isolation level applied), indexed like the timeline's `step`.
+    pub steps: Vec<StepDef>,
+    pub timeline: Timeline,
+    pub verdict: Option<Verdict>,
+    /// Why the outcome is what it is at this level, from the lesson.
+    pub why: Option<String>,
+    /// Facts about this run the reader should know (level mapping, deadlock_timeout…).
+    pub notes: Vec<String>,
+    /// Wall time from the first launch to the last report.
+    pub schedule_time: Duration,
+    /// Wall time of the whole run, schema creation to schema drop.
+    pub total_time: Duration,
+}
+
+/// Runs `lesson` at `level` (or as written, with `None`) in a schema of its own on `server`.
+pub async fn run_lesson(server: &Server, sandbox: &Sandbox, lesson: &Lesson, level: Option<IsolationLevel>, opts: &RunOptions) -> Result<LessonRun> {
+    let started = Instant::now();
+    let control = server
+        .connect(&SessionOptions { application_name: sandbox.application_name(), ..Default::default() })
+        .await?;
+    check_support(&control.client).await?;
+    let schema = sandbox.create_schema(&control.client).await?;
+    let result = run_in_schema(server, sandbox, &control.client, &schema, lesson, level, opts).await;
+    let dropped = sandbox.drop_schema(&control.client, &schema).await;
+    control.close().await;
+    let mut run = result?;
+    dropped?;
+    run.total_time = started.elapsed();
+    Ok(run)
+}
+
+async fn run_in_schema(
+    server: &Server,
+    sandbox: &Sandbox,
+    control: &Client,
+    schema: &str,
+    lesson: &Lesson,
+    level: Option<IsolationLevel>,
+    opts: &RunOptions,
+) -> Result<LessonRun> {
+    control
+        .batch_execute(&format!("SET search_path = {schema}"))
+        .await
+        .map_err(|e| TxlabError::Database(e.to_string()))?;
+    let mut setup_events = Vec::new();
+    for sql in &lesson.setup {
+        let answer = run_sql(control, sql).await;
+        if let Some(e) = &answer.error {
+            return Err(TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)));
+        }
+        setup_events.push(setup_event(None, 0, sql, answer.results));
+    }
+
+    let steps: Vec<StepDef> = lesson
+        .steps
+        .iter()
+        .map(|s| StepDef { sql: level.map(|l| l.apply_to(&s.sql)).unwrap_or_else(|| s.sql.clone()), ..s.clone() })
+        .collect();
+    let app = sandbox.application_name();
+    let session_options = SessionOptions { application_name: app, search_path: Some(schema), ..Default::default() };
+    let connections = try_join_all(lesson.sessions.iter().map(|_| server.connect(&session_options))).await?;
+    let mut sessions: Vec<SessionHandle> = connections.into_iter().map(SessionHandle::spawn).collect();
+    let infos: Vec<SessionInfo> = lesson
+        .sessions
+        .iter()
+        .zip(&sessions)
+        .map(|(def, handle)| SessionInfo { name: def.name.clone(), label: def.label.clone(), pid: handle.pid })
+        .collect();
+
+    let mut notes = Vec::new();
+    if level == Some(IsolationLevel::ReadUncommitted) {
+        notes.push(
+            "PostgreSQL accepts READ UNCOMMITTED but runs it as READ COMMITTED: no statement ever sees rows another \
+             transaction has not committed (manual, \"Transaction Isolation\")."
+                .to_string(),
+        );
+    }
+    if let Some(victim) = lesson.deadlock_victim {
+        notes.push(configure_deadlock_victim(&mut sessions, &infos, victim).await);
+    }
+
+    let outcome = async {
+        for (i, def) in lesson.sessions.iter().enumerate() {
+            for sql in &def.setup {
+                let answer = sessions[i].run(sql).await.ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
+                if let Some(e) = &answer.error {
+                    return Err(TxlabError::Setup(format!("session {}: {} ({})", def.name, e.message, e.sqlstate)));
+                }
+                setup_events.push(setup_event(Some(i), infos[i].pid, sql, answer.results));
+            }
+        }
+        let probe = BlockedProbe::prepare(control, infos.iter().map(|s| s.pid).collect()).await?;
+        let clock = Instant::now();
+        let mut scheduler = Scheduler::new(&steps, &mut sessions, &probe, clock, opts.scheduler);
+        if let Some(live) = &opts.live {
+            scheduler = scheduler.with_live_events(live.clone());
+        }
+        scheduler.run(&lesson.schedules[0]).await?;
+        let schedule_time = clock.elapsed();
+        Ok((std::mem::take(&mut scheduler.timeline), std::mem::take(&mut scheduler.vars), schedule_time))
+    }
+    .await;
+
+    for (i, def) in lesson.sessions.iter().enumerate() {
+        if let (Some(sql), Ok(_)) = (&def.teardown, &outcome) {
+            let _ = sessions[i].run(sql).await;
+        }
+    }
+    for session in sessions {
+        session.close().await;
+    }
+    let (mut timeline, mut vars, schedule_time) = outcome?;
+    timeline.events.splice(0..0, setup_events);
+    for (i, def) in lesson.sessions.iter().enumerate() {
+        vars.insert(format!("{}.committed", def.name), Some(committed(&timeline, i).to_string()));
+    }
+
+    let verdict = match &lesson.verdict {
+        Some(rule) => {
+            let check = match &rule.check {
+                Some(sql) => Some(run_check(control, &substitute(sql, &vars)).await?),
+                None => None,
+            };
+            let expected = level.and_then(|l| lesson.expect.get(&l).cloned());
+            Some(decide(rule, &timeline, check, expected))
+        }
+        None => None,
+    };
+    if let Some(sql) = &lesson.teardown {
+        let _ = control.batch_execute(sql).await;
+    }
+
+    Ok(LessonRun {
+        lesson_id: lesson.id.clone(),
+        title: lesson.title.clone(),
+        anomaly: lesson.anomaly.clone(),
+        summary: lesson.summary.clone(),
+        explanation: lesson.explanation.clone(),
+        level,
+        sessions: infos,
+        steps,
+        timeline,
+        verdict,
+        why: level.and_then(|l| lesson.why.get(&l).cloned()),
+        notes,
+        schedule_time,
+        total_time: Duration::ZERO,
+    })
+}
+
+/// Whether the session's last transaction-ending step really committed (a COMMIT of a failed
+/// transaction is a rollback). Verdict checks use it as `{{name.committed}}`.
+fn committed(timeline: &Timeline, session: usize) -> bool {
+    let last_end = timeline
+        .events
+        .iter()
+        .rev()
+        .filter(|e| e.session == Some(session))
+        .find_map(|e| match &e.kind {
+            EventKind::Completed(c) if c.tx_end.is_some() || c.error.is_some() => Some(c.tx_end),
+            _ => None,
+        });
+    matches!(last_end, Some(Some(super::event::TxEnd::Commit)))
+}
+
+fn setup_event(session: Option<usize>, pid: i32, sql: &str, results: Vec<StatementResult>) -> Event {
+    Event {
+        t: Duration::ZERO,
+        session,
+        pid,
+        step: None,
+        kind: EventKind::Setup {
+            sql: sql.to_string(),
+            completion: Completion { results, error: None, tx_end: None, waited: None },
+        },
+    }
+}
+
+/// Gives the victim a short `deadlock_timeout` and everyone else a long one, so the same session
+/// loses every run. Needs superuser or `SET` privilege on the parameter; otherwise says so.
+async fn configure_deadlock_victim(sessions: &mut [SessionHandle], infos: &[SessionInfo], victim: usize) -> String {
+    for (i, session) in sessions.iter_mut().enumerate() {
+        let value = if i == victim { VICTIM_DEADLOCK_TIMEOUT } else { SURVIVOR_DEADLOCK_TIMEOUT };
+        let answer = session.run(&format!("SET deadlock_timeout = '{value}'")).await;
+        if let Some(e) = answer.and_then(|a| a.error) {
+            return format!(
+                "could not set deadlock_timeout ({}): the server default applies, so the deadlock detector runs after \
+                 about a second and the session that has waited longest first is aborted; run as a superuser (or GRANT \
+                 SET ON PARAMETER deadlock_timeout) to choose the victim",
+                e.message
+            );
+        }
+    }
+    format!(
+        "deadlock_timeout is {VICTIM_DEADLOCK_TIMEOUT} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
+         deadlock detector first and is the one aborted",
+        infos[victim].label, infos[victim].label
+    )
+}
+
+/// Runs the verdict query: first column the boolean, second (optional) the evidence in words.
+async fn run_check(control: &Client, sql: &str) -> Result<(Option<bool>, Option<String>)> {
+    let answer = run_sql(control, sql).await;
+    if let Some(e) = answer.error {
+        return Err(TxlabError::Database(format!("the lesson's verdict check failed: {} ({})", e.message, e.sqlstate)));
+    }
+    let row = answer.results.iter().rev().find_map(|r| match r {
+        StatementResult::Rows { rows, .. } => rows.first().cloned(),
+        _ => None,
+    });
+    Ok(match row {
+        Some(row) => {
+            let occurred = row.first().cloned().flatten().map(|v| v == "t" || v == "true");
+            (occurred, row.get(1).cloned().flatten())
+        }
+        None => (None, None),
+    })
+}

@@ -1,0 +1,81 @@
+//! The library's own error type. Every variant knows the one-line hint that tells a user what to
+//! try next, so the edge (`main`) can print `error: …` and `hint: …` without guessing.
+
+use std::path::PathBuf;
+
+/// Everything that can stop txlab before or while it runs a lesson.
+#[derive(Debug, thiserror::Error)]
+pub enum TxlabError {
+    #[error("unknown lesson '{name}'")]
+    UnknownLesson { name: String, known: Vec<String> },
+
+    #[error("unknown isolation level '{0}'")]
+    UnknownLevel(String),
+
+    #[error("{file}:{line}: {message}")]
+    LessonFile { file: String, line: usize, message: String },
+
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile { path: PathBuf, source: std::io::Error },
+
+    #[error("cannot reach PostgreSQL at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+
+    #[error("PostgreSQL at {target} refused the login: {reason}")]
+    LoginRefused { target: String, reason: String },
+
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+
+    #[error("this server has no pg_isolation_test_session_is_blocked() (PostgreSQL {version})")]
+    NoBlockedProbe { version: String },
+
+    #[error("no PostgreSQL to run against: no --database-url / DATABASE_URL and no server binaries found")]
+    NoPostgres,
+
+    #[error("could not start a local PostgreSQL cluster: {0}")]
+    LocalCluster(String),
+
+    #[error("step {step} ({session}) neither completed nor blocked within {seconds} s; it was cancelled")]
+    StepTimeout { step: String, session: String, seconds: u64 },
+
+    #[error("the lesson cannot go on: {0}")]
+    Schedule(String),
+
+    #[error("setup SQL failed: {0}")]
+    Setup(String),
+
+    #[error("database error: {0}")]
+    Database(String),
+
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl TxlabError {
+    /// What the user should try next; printed as `hint: …` under the error.
+    pub fn hint(&self) -> String {
+        match self {
+            TxlabError::UnknownLesson { known, .. } => {
+                format!("`txlab list` shows the lessons; known: {}", known.join(", "))
+            }
+            TxlabError::UnknownLevel(_) => "levels are read-uncommitted, read-committed, repeatable-read, serializable".into(),
+            TxlabError::LessonFile { .. } => "docs/lessons.md describes the lesson format, with a complete example".into(),
+            TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml)".into(),
+            TxlabError::Unreachable { .. } => "is the server running? `docker compose up -d` starts one (URL: postgres://txlab:txlab@localhost:5432/txlab); or leave out --database-url and txlab starts a throwaway local cluster".into(),
+            TxlabError::LoginRefused { .. } => "check the user and password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB)".into(),
+            TxlabError::BadUrl(_) => "a URL looks like postgres://USER:PASSWORD@HOST:PORT/DB".into(),
+            TxlabError::NoBlockedProbe { .. } => "txlab needs PostgreSQL 10 or newer to see which sessions wait for locks".into(),
+            TxlabError::NoPostgres => "install PostgreSQL (e.g. `apt-get install postgresql`, `brew install postgresql`), or run `docker compose up -d` and pass --database-url postgres://txlab:txlab@localhost:5432/txlab".into(),
+            TxlabError::LocalCluster(_) => "pass --database-url to use a server you run yourself, or set TXLAB_PG_BINDIR to the directory holding initdb and postgres".into(),
+            TxlabError::StepTimeout { .. } => "a step that waits for something no later step releases never ends; check the lesson's step order (--step-timeout changes the limit)".into(),
+            TxlabError::Schedule(_) => "check the lesson's step order: a session runs one statement at a time".into(),
+            TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
+            TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
+            TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
+        }
+    }
+}
+
+/// Shorthand used across the library.
+pub type Result<T, E = TxlabError> = std::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! txlab teaches database concurrency by making it happen: real PostgreSQL sessions driven through
+//! a scripted schedule, observed on the server, judged from what happened, and drawn as timelines.
+//!
+//! Data flows one way: [`engine::lesson`] → [`engine::scheduler`] → [`engine::event::Timeline`] →
+//! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge.
+
+pub mod cli;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod render;
+
+pub use error::{Result, TxlabError};
