@@ -13,10 +13,17 @@ pub enum TxlabError {
     UnknownLevel(String),
 
     #[error("{file}:{line}: {message}")]
-    LessonFile { file: String, line: usize, message: String },
+    LessonFile {
+        file: String,
+        line: usize,
+        message: String,
+    },
 
     #[error("cannot read {}: {source}", path.display())]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("cannot reach PostgreSQL at {target}: {reason}")]
     Unreachable { target: String, reason: String },
@@ -30,14 +37,22 @@ pub enum TxlabError {
     #[error("this server has no pg_isolation_test_session_is_blocked() (PostgreSQL {version})")]
     NoBlockedProbe { version: String },
 
-    #[error("no PostgreSQL to run against: no --database-url / DATABASE_URL and no server binaries found")]
+    #[error(
+        "no PostgreSQL to run against: no --database-url / DATABASE_URL and no server binaries found"
+    )]
     NoPostgres,
 
     #[error("could not start a local PostgreSQL cluster: {0}")]
     LocalCluster(String),
 
-    #[error("step {step} ({session}) neither completed nor blocked within {seconds} s; it was cancelled")]
-    StepTimeout { step: String, session: String, seconds: u64 },
+    #[error(
+        "step {step} ({session}) neither completed nor blocked within {seconds} s; it was cancelled"
+    )]
+    StepTimeout {
+        step: String,
+        session: String,
+        seconds: u64,
+    },
 
     #[error("the lesson cannot go on: {0}")]
     Schedule(String),

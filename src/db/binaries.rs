@@ -79,17 +79,28 @@ fn probe_dir(dir: &Path) -> Option<ServerBinaries> {
     if !dir.join("initdb").is_file() || !dir.join("postgres").is_file() {
         return None;
     }
-    let out = Command::new(dir.join("postgres")).arg("--version").output().ok()?;
+    let out = Command::new(dir.join("postgres"))
+        .arg("--version")
+        .output()
+        .ok()?;
     let version = parse_version(&String::from_utf8_lossy(&out.stdout))?;
     let major = version.split('.').next()?.parse().ok()?;
-    Some(ServerBinaries { bindir: dir.to_path_buf(), version, major })
+    Some(ServerBinaries {
+        bindir: dir.to_path_buf(),
+        version,
+        major,
+    })
 }
 
 /// Extracts `15.18` from `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`.
 fn parse_version(text: &str) -> Option<String> {
     let after = text.split(')').nth(1)?.trim();
     let version = after.split_whitespace().next()?;
-    version.chars().next()?.is_ascii_digit().then(|| version.to_string())
+    version
+        .chars()
+        .next()?
+        .is_ascii_digit()
+        .then(|| version.to_string())
 }
 
 #[cfg(test)]
@@ -98,8 +109,14 @@ mod tests {
 
     #[test]
     fn parses_debian_and_plain_version_strings() {
-        assert_eq!(parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n").as_deref(), Some("15.18"));
-        assert_eq!(parse_version("postgres (PostgreSQL) 16.2\n").as_deref(), Some("16.2"));
+        assert_eq!(
+            parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n").as_deref(),
+            Some("15.18")
+        );
+        assert_eq!(
+            parse_version("postgres (PostgreSQL) 16.2\n").as_deref(),
+            Some("16.2")
+        );
         assert_eq!(parse_version("garbage"), None);
     }
 }

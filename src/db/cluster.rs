@@ -46,7 +46,11 @@ fn server_user() -> Result<ServerUser> {
     // SAFETY: geteuid/getegid cannot fail and touch no memory.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
     if euid != 0 {
-        return Ok(ServerUser { uid: euid, gid: egid, switch: false });
+        return Ok(ServerUser {
+            uid: euid,
+            gid: egid,
+            switch: false,
+        });
     }
     let name = std::ffi::CString::new("postgres").expect("static name");
     // SAFETY: getpwnam returns a pointer into static storage or null; we copy the ids at once.
@@ -58,7 +62,11 @@ fn server_user() -> Result<ServerUser> {
     }
     // SAFETY: pw was checked for null above.
     let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    Ok(ServerUser { uid, gid, switch: true })
+    Ok(ServerUser {
+        uid,
+        gid,
+        switch: true,
+    })
 }
 
 /// Where the initdb'd template lives between runs.
@@ -81,8 +89,15 @@ static RUN_COUNTER: AtomicU32 = AtomicU32::new(0);
 /// what a killed run left behind.
 fn private_dir(kind: &str) -> PathBuf {
     let n = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    std::env::temp_dir().join(format!("txlab-{kind}-{}-{n}-{:x}", std::process::id(), nanos & 0xffff))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!(
+        "txlab-{kind}-{}-{n}-{:x}",
+        std::process::id(),
+        nanos & 0xffff
+    ))
 }
 
 /// How long it took to get the cluster going, for `txlab` to report and the benchmarks to record.
@@ -119,14 +134,24 @@ impl LocalCluster {
         fs::create_dir_all(&run_dir).map_err(cluster_io("create the run directory"))?;
         copy_tree(&template, &data).map_err(cluster_io("copy the template cluster"))?;
         if user.switch {
-            chown_tree(&run_dir, user.uid, user.gid).map_err(cluster_io("hand the run directory to the postgres user"))?;
+            chown_tree(&run_dir, user.uid, user.gid)
+                .map_err(cluster_io("hand the run directory to the postgres user"))?;
         }
-        fs::set_permissions(&run_dir, fs::Permissions::from_mode(0o700)).map_err(cluster_io("protect the run directory"))?;
+        fs::set_permissions(&run_dir, fs::Permissions::from_mode(0o700))
+            .map_err(cluster_io("protect the run directory"))?;
 
-        let log = fs::File::create(run_dir.join("server.log")).map_err(cluster_io("create the server log"))?;
+        let log = fs::File::create(run_dir.join("server.log"))
+            .map_err(cluster_io("create the server log"))?;
         let mut cmd = Command::new(binaries.program("postgres"));
-        cmd.arg("-D").arg(&data).arg("-k").arg(&run_dir).arg("-c").arg("listen_addresses=");
-        cmd.stdin(Stdio::null()).stdout(log.try_clone().map_err(cluster_io("open the log"))?).stderr(log);
+        cmd.arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(&run_dir)
+            .arg("-c")
+            .arg("listen_addresses=");
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(cluster_io("open the log"))?)
+            .stderr(log);
         prepare_server_process(&mut cmd, user);
 
         let (keeper, postmaster_pid) = spawn_kept(cmd)?;
@@ -135,7 +160,10 @@ impl LocalCluster {
             postmaster_pid,
             keeper: Some(keeper),
             binaries,
-            timings: StartTimings { initdb, start: Duration::ZERO },
+            timings: StartTimings {
+                initdb,
+                start: Duration::ZERO,
+            },
         };
         cluster.wait_until_ready()?;
         cluster.timings.start = t1.elapsed();
@@ -168,8 +196,15 @@ impl LocalCluster {
             }
             if self.keeper.as_ref().is_some_and(|k| k.is_finished()) || Instant::now() > deadline {
                 let log = fs::read_to_string(self.run_dir.join("server.log")).unwrap_or_default();
-                let last = log.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output").to_string();
-                return Err(TxlabError::LocalCluster(format!("the server did not start: {last}")));
+                let last = log
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no output")
+                    .to_string();
+                return Err(TxlabError::LocalCluster(format!(
+                    "the server did not start: {last}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -207,7 +242,10 @@ fn prepare_server_process(cmd: &mut Command, user: ServerUser) {
                 // Switch identity ourselves, before the death signal is armed: changing the
                 // effective uid afterwards would clear it.
                 let groups = [user.gid];
-                if libc::setgroups(1, groups.as_ptr()) != 0 || libc::setgid(user.gid) != 0 || libc::setuid(user.uid) != 0 {
+                if libc::setgroups(1, groups.as_ptr()) != 0
+                    || libc::setgid(user.gid) != 0
+                    || libc::setuid(user.uid) != 0
+                {
                     return Err(io::Error::last_os_error());
                 }
             }
@@ -240,7 +278,9 @@ fn spawn_kept(mut cmd: Command) -> Result<(JoinHandle<()>, i32)> {
         .map_err(cluster_io("start a thread"))?;
     match rx.recv() {
         Ok(Ok(pid)) => Ok((keeper, pid)),
-        Ok(Err(e)) => Err(TxlabError::LocalCluster(format!("could not run postgres: {e}"))),
+        Ok(Err(e)) => Err(TxlabError::LocalCluster(format!(
+            "could not run postgres: {e}"
+        ))),
         Err(_) => Err(TxlabError::LocalCluster("the server thread died".into())),
     }
 }
@@ -256,23 +296,43 @@ fn ensure_template(binaries: &ServerBinaries, user: ServerUser) -> Result<PathBu
     let data = work.join("data");
     fs::create_dir_all(&work).map_err(cluster_io("create a directory for initdb"))?;
     if user.switch {
-        chown_tree(&work, user.uid, user.gid).map_err(cluster_io("hand the initdb directory to the postgres user"))?;
+        chown_tree(&work, user.uid, user.gid)
+            .map_err(cluster_io("hand the initdb directory to the postgres user"))?;
     }
     let mut cmd = Command::new(binaries.program("initdb"));
     cmd.arg("-D").arg(&data);
-    cmd.args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1"]);
+    cmd.args([
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+        "--wal-segsize=1",
+    ]);
     cmd.stdin(Stdio::null()).current_dir(&work);
     prepare_server_process(&mut cmd, user);
     let out = cmd.output().map_err(cluster_io("run initdb"))?;
     if !out.status.success() {
         let _ = fs::remove_dir_all(&work);
         let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
         return Err(TxlabError::LocalCluster(format!("initdb failed: {last}")));
     }
-    let mut conf = fs::OpenOptions::new().append(true).open(data.join("postgresql.conf")).map_err(cluster_io("configure the template"))?;
-    io::Write::write_all(&mut conf, SERVER_SETTINGS.as_bytes()).map_err(cluster_io("configure the template"))?;
-    fs::write(data.join("txlab-template-ok"), b"initdb finished\n").map_err(cluster_io("mark the template"))?;
+    let mut conf = fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .map_err(cluster_io("configure the template"))?;
+    io::Write::write_all(&mut conf, SERVER_SETTINGS.as_bytes())
+        .map_err(cluster_io("configure the template"))?;
+    fs::write(data.join("txlab-template-ok"), b"initdb finished\n")
+        .map_err(cluster_io("mark the template"))?;
 
     fs::create_dir_all(cache_dir()).map_err(cluster_io("create the cache directory"))?;
     let staged = template.with_extension(format!("tmp-{}", std::process::id()));
@@ -290,18 +350,28 @@ fn ensure_template(binaries: &ServerBinaries, user: ServerUser) -> Result<PathBu
 
 /// Removes run directories left by txlab processes that no longer exist (killed with SIGKILL).
 fn sweep_leftovers() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("txlab-run-").or_else(|| name.strip_prefix("txlab-initdb-")) else {
+        let Some(rest) = name
+            .strip_prefix("txlab-run-")
+            .or_else(|| name.strip_prefix("txlab-initdb-"))
+        else {
             continue;
         };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
         if process_alive(pid) {
             continue;
         }
         if let Ok(text) = fs::read_to_string(entry.path().join("data/postmaster.pid"))
-            && let Some(pm) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok())
+            && let Some(pm) = text
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<i32>().ok())
             && process_alive(pm)
         {
             // SAFETY: kill(2) on an orphaned postmaster of ours.
@@ -313,7 +383,9 @@ fn sweep_leftovers() {
 
 fn process_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) }
+    unsafe {
+        libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
 }
 
 /// Copies a directory tree, keeping permission bits (PostgreSQL insists on 0700 data dirs).

@@ -42,7 +42,11 @@ impl Server {
     /// A server the user runs.
     pub fn from_url(url: &str) -> Result<Server> {
         let config = Config::from_str(url).map_err(|e| TxlabError::BadUrl(e.to_string()))?;
-        Ok(Server { description: redact(url), config, cluster: None })
+        Ok(Server {
+            description: redact(url),
+            config,
+            cluster: None,
+        })
     }
 
     /// A throwaway cluster from the installed server binaries.
@@ -55,8 +59,15 @@ impl Server {
             .port(cluster.port())
             .user(cluster.superuser())
             .dbname("postgres");
-        let description = format!("throwaway local PostgreSQL {} cluster", cluster.binaries.version);
-        Ok(Server { config, description, cluster: Some(cluster) })
+        let description = format!(
+            "throwaway local PostgreSQL {} cluster",
+            cluster.binaries.version
+        );
+        Ok(Server {
+            config,
+            description,
+            cluster: Some(cluster),
+        })
     }
 
     /// The local cluster, when txlab started one.
@@ -79,7 +90,10 @@ impl Server {
     /// Opens one connection. `search_path` (when given) is set at connection start, so every
     /// statement of the session runs in txlab's private schema.
     pub async fn connect(&self, opts: &SessionOptions<'_>) -> Result<Connected> {
-        let mut config = opts.database.map(|db| self.config_for_database(db)).unwrap_or_else(|| self.config.clone());
+        let mut config = opts
+            .database
+            .map(|db| self.config_for_database(db))
+            .unwrap_or_else(|| self.config.clone());
         config.application_name(opts.application_name);
         config.connect_timeout(Duration::from_secs(10));
         let mut options = String::new();
@@ -92,7 +106,10 @@ impl Server {
         if !options.is_empty() {
             config.options(options.trim_end());
         }
-        let (client, mut connection) = config.connect(NoTls).await.map_err(|e| self.connect_error(e))?;
+        let (client, mut connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| self.connect_error(e))?;
         let (notice_tx, notices) = mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
             let mut messages = stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -115,7 +132,12 @@ impl Server {
             .await
             .map_err(|e| TxlabError::Database(e.to_string()))?
             .get::<_, i32>(0);
-        Ok(Connected { client, pid, notices, driver })
+        Ok(Connected {
+            client,
+            pid,
+            notices,
+            driver,
+        })
     }
 
     fn connect_error(&self, e: tokio_postgres::Error) -> TxlabError {
@@ -123,10 +145,15 @@ impl Server {
         if let Some(db) = e.as_db_error() {
             let code = db.code().code();
             if code.starts_with("28") || code == "3D000" || code == "42501" {
-                return TxlabError::LoginRefused { target, reason: db.message().to_string() };
+                return TxlabError::LoginRefused {
+                    target,
+                    reason: db.message().to_string(),
+                };
             }
         }
-        let reason = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+        let reason = std::error::Error::source(&e)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
         if reason.contains("password") || reason.contains("authentication") {
             return TxlabError::LoginRefused { target, reason };
         }
@@ -166,7 +193,12 @@ fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -180,8 +212,14 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://txlab:secret@localhost:5432/txlab"), "postgres://txlab:***@localhost:5432/txlab");
-        assert_eq!(redact("postgres://txlab@localhost/txlab"), "postgres://txlab@localhost/txlab");
+        assert_eq!(
+            redact("postgres://txlab:secret@localhost:5432/txlab"),
+            "postgres://txlab:***@localhost:5432/txlab"
+        );
+        assert_eq!(
+            redact("postgres://txlab@localhost/txlab"),
+            "postgres://txlab@localhost/txlab"
+        );
         assert_eq!(redact("host=/tmp user=me"), "host=/tmp user=me");
     }
 }

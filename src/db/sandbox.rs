@@ -45,8 +45,16 @@ impl Sandbox {
         control
             .batch_execute(&format!("CREATE SCHEMA {name}"))
             .await
-            .map_err(|e| TxlabError::Database(format!("could not create schema {name}: {}", db_message(&e))))?;
-        self.live.lock().expect("sandbox registry").push(name.clone());
+            .map_err(|e| {
+                TxlabError::Database(format!(
+                    "could not create schema {name}: {}",
+                    db_message(&e)
+                ))
+            })?;
+        self.live
+            .lock()
+            .expect("sandbox registry")
+            .push(name.clone());
         Ok(name)
     }
 
@@ -55,8 +63,13 @@ impl Sandbox {
         control
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
             .await
-            .map_err(|e| TxlabError::Database(format!("could not drop schema {name}: {}", db_message(&e))))?;
-        self.live.lock().expect("sandbox registry").retain(|s| s != name);
+            .map_err(|e| {
+                TxlabError::Database(format!("could not drop schema {name}: {}", db_message(&e)))
+            })?;
+        self.live
+            .lock()
+            .expect("sandbox registry")
+            .retain(|s| s != name);
         Ok(())
     }
 
@@ -65,7 +78,10 @@ impl Sandbox {
     pub async fn cleanup(&self, server: &Server) {
         let remaining: Vec<String> = self.live.lock().expect("sandbox registry").clone();
         let Ok(conn) = server
-            .connect(&SessionOptions { application_name: "txlab-cleanup", ..Default::default() })
+            .connect(&SessionOptions {
+                application_name: "txlab-cleanup",
+                ..Default::default()
+            })
             .await
         else {
             return;

@@ -69,7 +69,10 @@ impl SqlState {
 
     /// Whether an application would retry the whole transaction after this error.
     pub fn is_retryable(self) -> bool {
-        matches!(self, SqlState::SerializationFailure | SqlState::DeadlockDetected)
+        matches!(
+            self,
+            SqlState::SerializationFailure | SqlState::DeadlockDetected
+        )
     }
 }
 
@@ -82,7 +85,10 @@ mod tests {
         for s in SqlState::ALL {
             assert_eq!(SqlState::from_code(s.code()), Some(s));
         }
-        assert_eq!(SqlState::from_code("40P01"), Some(SqlState::DeadlockDetected));
+        assert_eq!(
+            SqlState::from_code("40P01"),
+            Some(SqlState::DeadlockDetected)
+        );
         assert_eq!(SqlState::from_code("XX000"), None);
         assert!(SqlState::SerializationFailure.is_retryable());
         assert!(!SqlState::UniqueViolation.is_retryable());

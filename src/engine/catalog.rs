@@ -11,7 +11,14 @@ include!(concat!(env!("OUT_DIR"), "/embedded_lessons.rs"));
 pub fn builtin() -> Vec<Lesson> {
     EMBEDDED
         .iter()
-        .filter_map(|(file, text)| parse_lesson(text, &format!("lessons/{file}"), file.trim_end_matches(".toml")).ok())
+        .filter_map(|(file, text)| {
+            parse_lesson(
+                text,
+                &format!("lessons/{file}"),
+                file.trim_end_matches(".toml"),
+            )
+            .ok()
+        })
         .collect()
 }
 
@@ -19,7 +26,14 @@ pub fn builtin() -> Vec<Lesson> {
 pub fn broken_builtins() -> Vec<String> {
     EMBEDDED
         .iter()
-        .filter_map(|(file, text)| parse_lesson(text, &format!("lessons/{file}"), file.trim_end_matches(".toml")).err())
+        .filter_map(|(file, text)| {
+            parse_lesson(
+                text,
+                &format!("lessons/{file}"),
+                file.trim_end_matches(".toml"),
+            )
+            .err()
+        })
         .map(|e| e.to_string())
         .collect()
 }
@@ -30,7 +44,10 @@ pub fn find(id: &str) -> Result<Lesson> {
     let wanted = id.trim().to_ascii_lowercase();
     match all.iter().position(|l| l.id == wanted) {
         Some(i) => Ok(all.into_iter().nth(i).expect("index from position")),
-        None => Err(TxlabError::UnknownLesson { name: id.to_string(), known: all.into_iter().map(|l| l.id).collect() }),
+        None => Err(TxlabError::UnknownLesson {
+            name: id.to_string(),
+            known: all.into_iter().map(|l| l.id).collect(),
+        }),
     }
 }
 
@@ -41,7 +58,13 @@ pub fn by_topic(topic: &str) -> Vec<Lesson> {
 
 /// Reads a teacher's lesson file from disk.
 pub fn load_file(path: &std::path::Path) -> Result<Lesson> {
-    let text = std::fs::read_to_string(path).map_err(|source| TxlabError::ReadFile { path: path.to_path_buf(), source })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "lesson".into());
+    let text = std::fs::read_to_string(path).map_err(|source| TxlabError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "lesson".into());
     parse_lesson(&text, &path.display().to_string(), &stem)
 }

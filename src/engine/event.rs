@@ -17,8 +17,13 @@ pub struct ErrorInfo {
 /// One result of a step: a result set, or a command's completion with its row count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatementResult {
-    Rows { columns: Vec<String>, rows: Vec<Vec<Option<String>>> },
-    Command { rows_affected: u64 },
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Option<String>>>,
+    },
+    Command {
+        rows_affected: u64,
+    },
 }
 
 /// How a transaction-control step ended, when that is what the step was.
@@ -93,7 +98,9 @@ impl Timeline {
 
     /// Whether any step was reported waiting for a lock.
     pub fn any_waiting(&self) -> bool {
-        self.events.iter().any(|e| matches!(e.kind, EventKind::Waiting { .. }))
+        self.events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Waiting { .. }))
     }
 
     /// A timing-free fingerprint of the run: who did what in which order. Two runs of the same
@@ -102,7 +109,10 @@ impl Timeline {
         self.events
             .iter()
             .map(|e| {
-                let who = e.session.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+                let who = e
+                    .session
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into());
                 let step = e.step.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
                 let what = match &e.kind {
                     EventKind::Setup { .. } => "setup".to_string(),

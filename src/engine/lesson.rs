@@ -107,6 +107,10 @@ impl Lesson {
 
     /// The levels to run: those asked for, or the lesson's defaults.
     pub fn levels_to_run(&self, asked: &[IsolationLevel]) -> Vec<IsolationLevel> {
-        if asked.is_empty() { self.default_levels.clone() } else { asked.to_vec() }
+        if asked.is_empty() {
+            self.default_levels.clone()
+        } else {
+            asked.to_vec()
+        }
     }
 }

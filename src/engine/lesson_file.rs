@@ -112,15 +112,22 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         line: span.map(|s| line_of(text, s.start)).unwrap_or(1),
         message,
     };
-    let raw: FileLesson = toml::from_str(text).map_err(|e| err(e.span(), first_line(e.message())))?;
+    let raw: FileLesson =
+        toml::from_str(text).map_err(|e| err(e.span(), first_line(e.message())))?;
 
     if raw.sessions.is_empty() {
         return Err(err(None, "a lesson needs at least one [[session]]".into()));
     }
     let mut sessions = Vec::new();
     for s in &raw.sessions {
-        if sessions.iter().any(|d: &SessionDef| d.name == *s.name.get_ref()) {
-            return Err(err(Some(s.name.span()), format!("session '{}' is defined twice", s.name.get_ref())));
+        if sessions
+            .iter()
+            .any(|d: &SessionDef| d.name == *s.name.get_ref())
+        {
+            return Err(err(
+                Some(s.name.span()),
+                format!("session '{}' is defined twice", s.name.get_ref()),
+            ));
         }
         sessions.push(SessionDef {
             name: s.name.get_ref().clone(),
@@ -133,10 +140,20 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         def.setup = s.setup.into_vec();
     }
     let session_index = |name: &Spanned<String>| {
-        sessions.iter().position(|s| s.name == *name.get_ref()).ok_or_else(|| {
-            let known: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
-            err(Some(name.span()), format!("no session named '{}' (sessions: {})", name.get_ref(), known.join(", ")))
-        })
+        sessions
+            .iter()
+            .position(|s| s.name == *name.get_ref())
+            .ok_or_else(|| {
+                let known: Vec<&str> = sessions.iter().map(|s| s.name.as_str()).collect();
+                err(
+                    Some(name.span()),
+                    format!(
+                        "no session named '{}' (sessions: {})",
+                        name.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })
     };
 
     if raw.steps.is_empty() {
@@ -148,14 +165,20 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         let name = match &s.name {
             Some(n) => {
                 if steps.iter().any(|d| d.name == *n.get_ref()) {
-                    return Err(err(Some(n.span()), format!("step name '{}' is used twice", n.get_ref())));
+                    return Err(err(
+                        Some(n.span()),
+                        format!("step name '{}' is used twice", n.get_ref()),
+                    ));
                 }
                 n.get_ref().clone()
             }
             None => format!("{}{}", sessions[session].name, i + 1),
         };
         if s.sql.trim().is_empty() {
-            return Err(err(Some(s.session.span()), "this step has empty sql".into()));
+            return Err(err(
+                Some(s.session.span()),
+                "this step has empty sql".into(),
+            ));
         }
         steps.push(StepDef {
             name,
@@ -177,16 +200,28 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             let idx = steps
                 .iter()
                 .position(|d| d.name == *other.get_ref())
-                .ok_or_else(|| err(Some(other.span()), format!("report_after names no step '{}'", other.get_ref())))?;
+                .ok_or_else(|| {
+                    err(
+                        Some(other.span()),
+                        format!("report_after names no step '{}'", other.get_ref()),
+                    )
+                })?;
             blockers.push(Blocker::Step(idx));
         }
         schedule.steps.push(ScheduledStep { step: i, blockers });
     }
 
-    let parse_level = |s: &Spanned<String>| s.get_ref().parse::<IsolationLevel>().map_err(|e| err(Some(s.span()), e.to_string()));
+    let parse_level = |s: &Spanned<String>| {
+        s.get_ref()
+            .parse::<IsolationLevel>()
+            .map_err(|e| err(Some(s.span()), e.to_string()))
+    };
     let mut expect = BTreeMap::new();
     for (level, value) in &raw.expect {
-        let e: Expectation = value.get_ref().parse().map_err(|m| err(Some(value.span()), m))?;
+        let e: Expectation = value
+            .get_ref()
+            .parse()
+            .map_err(|m| err(Some(value.span()), m))?;
         expect.insert(parse_level(level)?, e);
     }
     let mut why = BTreeMap::new();
@@ -196,9 +231,16 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
     let default_levels = if raw.levels.is_empty() {
         IsolationLevel::ALL.to_vec()
     } else {
-        raw.levels.iter().map(parse_level).collect::<Result<Vec<_>>>()?
+        raw.levels
+            .iter()
+            .map(parse_level)
+            .collect::<Result<Vec<_>>>()?
     };
-    let deadlock_victim = raw.deadlock.as_ref().map(|d| session_index(&d.victim)).transpose()?;
+    let deadlock_victim = raw
+        .deadlock
+        .as_ref()
+        .map(|d| session_index(&d.victim))
+        .transpose()?;
     let verdict = raw.verdict.map(|v| VerdictRule {
         name: v.anomaly.unwrap_or_else(|| raw.title.to_uppercase()),
         check: v.check,

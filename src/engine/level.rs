@@ -53,7 +53,10 @@ impl IsolationLevel {
         let trimmed = sql.trim().trim_end_matches(';').trim();
         let upper = trimmed.to_ascii_uppercase();
         let words: Vec<&str> = upper.split_whitespace().collect();
-        let bare = matches!(words.as_slice(), ["BEGIN"] | ["BEGIN", "TRANSACTION"] | ["BEGIN", "WORK"] | ["START", "TRANSACTION"]);
+        let bare = matches!(
+            words.as_slice(),
+            ["BEGIN"] | ["BEGIN", "TRANSACTION"] | ["BEGIN", "WORK"] | ["START", "TRANSACTION"]
+        );
         if bare {
             format!("{trimmed} ISOLATION LEVEL {}", self.sql())
         } else {
@@ -72,7 +75,12 @@ impl FromStr for IsolationLevel {
     type Err = TxlabError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.trim().to_ascii_lowercase().chars().map(|c| if c == '_' || c == ' ' { '-' } else { c }).collect();
+        let norm: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c == '_' || c == ' ' { '-' } else { c })
+            .collect();
         match norm.as_str() {
             "read-uncommitted" | "ru" => Ok(IsolationLevel::ReadUncommitted),
             "read-committed" | "rc" => Ok(IsolationLevel::ReadCommitted),
@@ -89,19 +97,40 @@ mod tests {
 
     #[test]
     fn parses_cli_sql_and_short_spellings() {
-        assert_eq!("repeatable-read".parse::<IsolationLevel>().unwrap(), IsolationLevel::RepeatableRead);
-        assert_eq!("READ COMMITTED".parse::<IsolationLevel>().unwrap(), IsolationLevel::ReadCommitted);
-        assert_eq!("ser".parse::<IsolationLevel>().unwrap(), IsolationLevel::Serializable);
+        assert_eq!(
+            "repeatable-read".parse::<IsolationLevel>().unwrap(),
+            IsolationLevel::RepeatableRead
+        );
+        assert_eq!(
+            "READ COMMITTED".parse::<IsolationLevel>().unwrap(),
+            IsolationLevel::ReadCommitted
+        );
+        assert_eq!(
+            "ser".parse::<IsolationLevel>().unwrap(),
+            IsolationLevel::Serializable
+        );
         assert!("chaos".parse::<IsolationLevel>().is_err());
     }
 
     #[test]
     fn rewrites_only_bare_begin() {
         let rr = IsolationLevel::RepeatableRead;
-        assert_eq!(rr.apply_to("BEGIN"), "BEGIN ISOLATION LEVEL REPEATABLE READ");
-        assert_eq!(rr.apply_to("begin;"), "begin ISOLATION LEVEL REPEATABLE READ");
-        assert_eq!(rr.apply_to("START TRANSACTION"), "START TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-        assert_eq!(rr.apply_to("BEGIN ISOLATION LEVEL SERIALIZABLE"), "BEGIN ISOLATION LEVEL SERIALIZABLE");
+        assert_eq!(
+            rr.apply_to("BEGIN"),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        );
+        assert_eq!(
+            rr.apply_to("begin;"),
+            "begin ISOLATION LEVEL REPEATABLE READ"
+        );
+        assert_eq!(
+            rr.apply_to("START TRANSACTION"),
+            "START TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+        );
+        assert_eq!(
+            rr.apply_to("BEGIN ISOLATION LEVEL SERIALIZABLE"),
+            "BEGIN ISOLATION LEVEL SERIALIZABLE"
+        );
         assert_eq!(rr.apply_to("SELECT 1"), "SELECT 1");
     }
 }

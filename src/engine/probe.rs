@@ -20,12 +20,21 @@ impl<'a> BlockedProbe<'a> {
         let is_blocked = client
             .prepare("SELECT pg_catalog.pg_isolation_test_session_is_blocked($1::int4, $2::int4[])")
             .await
-            .map_err(|e| TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}")))?;
+            .map_err(|e| {
+                TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
+            })?;
         let blockers = client
             .prepare("SELECT pg_catalog.pg_blocking_pids($1::int4)")
             .await
-            .map_err(|e| TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}")))?;
-        Ok(BlockedProbe { client, is_blocked, blockers, pids })
+            .map_err(|e| {
+                TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
+            })?;
+        Ok(BlockedProbe {
+            client,
+            is_blocked,
+            blockers,
+            pids,
+        })
     }
 
     /// Whether `pid` waits for a lock held by (or a safe snapshot of) one of the run's sessions.
@@ -59,7 +68,9 @@ pub async fn check_support(client: &Client) -> Result<()> {
     if row.get::<_, bool>(0) {
         Ok(())
     } else {
-        Err(TxlabError::NoBlockedProbe { version: row.get(1) })
+        Err(TxlabError::NoBlockedProbe {
+            version: row.get(1),
+        })
     }
 }
 

@@ -45,6 +45,8 @@ pub struct LessonRun {
     pub lesson_id: String,
     pub title: String,
     pub anomaly: Option<String>,
+    /// The anomaly in capitals, for verdict sentences ("LOST UPDATE").
+    pub anomaly_name: String,
     pub summary: String,
     pub explanation: String,
     pub level: Option<IsolationLevel>,
@@ -64,14 +66,32 @@ pub struct LessonRun {
 }
 
 /// Runs `lesson` at `level` (or as written, with `None`) in a schema of its own on `server`.
-pub async fn run_lesson(server: &Server, sandbox: &Sandbox, lesson: &Lesson, level: Option<IsolationLevel>, opts: &RunOptions) -> Result<LessonRun> {
+pub async fn run_lesson(
+    server: &Server,
+    sandbox: &Sandbox,
+    lesson: &Lesson,
+    level: Option<IsolationLevel>,
+    opts: &RunOptions,
+) -> Result<LessonRun> {
     let started = Instant::now();
     let control = server
-        .connect(&SessionOptions { application_name: sandbox.application_name(), ..Default::default() })
+        .connect(&SessionOptions {
+            application_name: sandbox.application_name(),
+            ..Default::default()
+        })
         .await?;
     check_support(&control.client).await?;
     let schema = sandbox.create_schema(&control.client).await?;
-    let result = run_in_schema(server, sandbox, &control.client, &schema, lesson, level, opts).await;
+    let result = run_in_schema(
+        server,
+        sandbox,
+        &control.client,
+        &schema,
+        lesson,
+        level,
+        opts,
+    )
+    .await;
     let dropped = sandbox.drop_schema(&control.client, &schema).await;
     control.close().await;
     let mut run = result?;
@@ -105,17 +125,37 @@ async fn run_in_schema(
     let steps: Vec<StepDef> = lesson
         .steps
         .iter()
-        .map(|s| StepDef { sql: level.map(|l| l.apply_to(&s.sql)).unwrap_or_else(|| s.sql.clone()), ..s.clone() })
+        .map(|s| StepDef {
+            sql: level
+                .map(|l| l.apply_to(&s.sql))
+                .unwrap_or_else(|| s.sql.clone()),
+            ..s.clone()
+        })
         .collect();
     let app = sandbox.application_name();
-    let session_options = SessionOptions { application_name: app, search_path: Some(schema), ..Default::default() };
-    let connections = try_join_all(lesson.sessions.iter().map(|_| server.connect(&session_options))).await?;
-    let mut sessions: Vec<SessionHandle> = connections.into_iter().map(SessionHandle::spawn).collect();
+    let session_options = SessionOptions {
+        application_name: app,
+        search_path: Some(schema),
+        ..Default::default()
+    };
+    let connections = try_join_all(
+        lesson
+            .sessions
+            .iter()
+            .map(|_| server.connect(&session_options)),
+    )
+    .await?;
+    let mut sessions: Vec<SessionHandle> =
+        connections.into_iter().map(SessionHandle::spawn).collect();
     let infos: Vec<SessionInfo> = lesson
         .sessions
         .iter()
         .zip(&sessions)
-        .map(|(def, handle)| SessionInfo { name: def.name.clone(), label: def.label.clone(), pid: handle.pid })
+        .map(|(def, handle)| SessionInfo {
+            name: def.name.clone(),
+            label: def.label.clone(),
+            pid: handle.pid,
+        })
         .collect();
 
     let mut notes = Vec::new();
@@ -133,9 +173,15 @@ async fn run_in_schema(
     let outcome = async {
         for (i, def) in lesson.sessions.iter().enumerate() {
             for sql in &def.setup {
-                let answer = sessions[i].run(sql).await.ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
+                let answer = sessions[i]
+                    .run(sql)
+                    .await
+                    .ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
                 if let Some(e) = &answer.error {
-                    return Err(TxlabError::Setup(format!("session {}: {} ({})", def.name, e.message, e.sqlstate)));
+                    return Err(TxlabError::Setup(format!(
+                        "session {}: {} ({})",
+                        def.name, e.message, e.sqlstate
+                    )));
                 }
                 setup_events.push(setup_event(Some(i), infos[i].pid, sql, answer.results));
             }
@@ -148,7 +194,11 @@ async fn run_in_schema(
         }
         scheduler.run(&lesson.schedules[0]).await?;
         let schedule_time = clock.elapsed();
-        Ok((std::mem::take(&mut scheduler.timeline), std::mem::take(&mut scheduler.vars), schedule_time))
+        Ok((
+            std::mem::take(&mut scheduler.timeline),
+            std::mem::take(&mut scheduler.vars),
+            schedule_time,
+        ))
     }
     .await;
 
@@ -163,7 +213,10 @@ async fn run_in_schema(
     let (mut timeline, mut vars, schedule_time) = outcome?;
     timeline.events.splice(0..0, setup_events);
     for (i, def) in lesson.sessions.iter().enumerate() {
-        vars.insert(format!("{}.committed", def.name), Some(committed(&timeline, i).to_string()));
+        vars.insert(
+            format!("{}.committed", def.name),
+            Some(committed(&timeline, i).to_string()),
+        );
     }
 
     let verdict = match &lesson.verdict {
@@ -185,6 +238,11 @@ async fn run_in_schema(
         lesson_id: lesson.id.clone(),
         title: lesson.title.clone(),
         anomaly: lesson.anomaly.clone(),
+        anomaly_name: lesson
+            .verdict
+            .as_ref()
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| lesson.title.to_uppercase()),
         summary: lesson.summary.clone(),
         explanation: lesson.explanation.clone(),
         level,
@@ -214,7 +272,12 @@ fn committed(timeline: &Timeline, session: usize) -> bool {
     matches!(last_end, Some(Some(super::event::TxEnd::Commit)))
 }
 
-fn setup_event(session: Option<usize>, pid: i32, sql: &str, results: Vec<StatementResult>) -> Event {
+fn setup_event(
+    session: Option<usize>,
+    pid: i32,
+    sql: &str,
+    results: Vec<StatementResult>,
+) -> Event {
     Event {
         t: Duration::ZERO,
         session,
@@ -222,17 +285,32 @@ fn setup_event(session: Option<usize>, pid: i32, sql: &str, results: Vec<Stateme
         step: None,
         kind: EventKind::Setup {
             sql: sql.to_string(),
-            completion: Completion { results, error: None, tx_end: None, waited: None },
+            completion: Completion {
+                results,
+                error: None,
+                tx_end: None,
+                waited: None,
+            },
         },
     }
 }
 
 /// Gives the victim a short `deadlock_timeout` and everyone else a long one, so the same session
 /// loses every run. Needs superuser or `SET` privilege on the parameter; otherwise says so.
-async fn configure_deadlock_victim(sessions: &mut [SessionHandle], infos: &[SessionInfo], victim: usize) -> String {
+async fn configure_deadlock_victim(
+    sessions: &mut [SessionHandle],
+    infos: &[SessionInfo],
+    victim: usize,
+) -> String {
     for (i, session) in sessions.iter_mut().enumerate() {
-        let value = if i == victim { VICTIM_DEADLOCK_TIMEOUT } else { SURVIVOR_DEADLOCK_TIMEOUT };
-        let answer = session.run(&format!("SET deadlock_timeout = '{value}'")).await;
+        let value = if i == victim {
+            VICTIM_DEADLOCK_TIMEOUT
+        } else {
+            SURVIVOR_DEADLOCK_TIMEOUT
+        };
+        let answer = session
+            .run(&format!("SET deadlock_timeout = '{value}'"))
+            .await;
         if let Some(e) = answer.and_then(|a| a.error) {
             return format!(
                 "could not set deadlock_timeout ({}): the server default applies, so the deadlock detector runs after \
@@ -253,7 +331,10 @@ async fn configure_deadlock_victim(sessions: &mut [SessionHandle], infos: &[Sess
 async fn run_check(control: &Client, sql: &str) -> Result<(Option<bool>, Option<String>)> {
     let answer = run_sql(control, sql).await;
     if let Some(e) = answer.error {
-        return Err(TxlabError::Database(format!("the lesson's verdict check failed: {} ({})", e.message, e.sqlstate)));
+        return Err(TxlabError::Database(format!(
+            "the lesson's verdict check failed: {} ({})",
+            e.message, e.sqlstate
+        )));
     }
     let row = answer.results.iter().rev().find_map(|r| match r {
         StatementResult::Rows { rows, .. } => rows.first().cloned(),
@@ -261,7 +342,11 @@ async fn run_check(control: &Client, sql: &str) -> Result<(Option<bool>, Option<
     });
     Ok(match row {
         Some(row) => {
-            let occurred = row.first().cloned().flatten().map(|v| v == "t" || v == "true");
+            let occurred = row
+                .first()
+                .cloned()
+                .flatten()
+                .map(|v| v == "t" || v == "true");
             (occurred, row.get(1).cloned().flatten())
         }
         None => (None, None),

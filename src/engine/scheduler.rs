@@ -26,7 +26,10 @@ pub struct SchedulerSettings {
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        SchedulerSettings { poll: Duration::from_millis(1), step_timeout: Duration::from_secs(10) }
+        SchedulerSettings {
+            poll: Duration::from_millis(1),
+            step_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -94,9 +97,21 @@ impl<'r> Scheduler<'r> {
         self
     }
 
-    fn record(&mut self, at: Instant, session: Option<usize>, step: Option<usize>, kind: EventKind) {
+    fn record(
+        &mut self,
+        at: Instant,
+        session: Option<usize>,
+        step: Option<usize>,
+        kind: EventKind,
+    ) {
         let pid = session.map(|s| self.sessions[s].pid).unwrap_or(0);
-        let event = Event { t: at.saturating_duration_since(self.clock), session, pid, step, kind };
+        let event = Event {
+            t: at.saturating_duration_since(self.clock),
+            session,
+            pid,
+            step,
+            kind,
+        };
         if let Some(live) = &self.live {
             let _ = live.send(event.clone());
         }
@@ -118,13 +133,16 @@ impl<'r> Scheduler<'r> {
                         waiting.retain(|&w| w != session);
                     }
                     waiting = self.try_complete_steps(waiting, true, true).await?;
-                    if self.active[session].is_some() && start.elapsed() > 2 * self.settings.step_timeout {
+                    if self.active[session].is_some()
+                        && start.elapsed() > 2 * self.settings.step_timeout
+                    {
                         return Err(self.stuck(session));
                     }
                 }
             }
 
-            self.launch(session, scheduled.step, &scheduled.blockers).await?;
+            self.launch(session, scheduled.step, &scheduled.blockers)
+                .await?;
             let must_wait = self.try_complete(session, true, false).await?;
             waiting = self.try_complete_steps(waiting, true, true).await?;
             if must_wait {
@@ -146,8 +164,11 @@ impl<'r> Scheduler<'r> {
 
     async fn launch(&mut self, session: usize, step: usize, blockers: &[Blocker]) -> Result<()> {
         let sql = substitute(&self.steps[step].sql, &self.vars);
-        let commit_will_roll_back =
-            matches!(tx_control(&sql), Some(TxEnd::Commit)) && self.probe.transaction_failed(self.sessions[session].pid).await;
+        let commit_will_roll_back = matches!(tx_control(&sql), Some(TxEnd::Commit))
+            && self
+                .probe
+                .transaction_failed(self.sessions[session].pid)
+                .await;
         let notice_targets = blockers
             .iter()
             .filter_map(|b| match b {
@@ -160,7 +181,10 @@ impl<'r> Scheduler<'r> {
             .collect();
         let now = Instant::now();
         if !self.sessions[session].send(&sql) {
-            return Err(TxlabError::Schedule(format!("session {} has gone away", session + 1)));
+            return Err(TxlabError::Schedule(format!(
+                "session {} has gone away",
+                session + 1
+            )));
         }
         self.record(now, Some(session), Some(step), EventKind::Launch { sql });
         self.active[session] = Some(Active {
@@ -177,7 +201,12 @@ impl<'r> Scheduler<'r> {
 
     /// Polls the waiters in launch order, repeating while a completion (or notice) may have
     /// released another waiter's marker.
-    async fn try_complete_steps(&mut self, mut waiting: Vec<usize>, nonblock: bool, retry: bool) -> Result<Vec<usize>> {
+    async fn try_complete_steps(
+        &mut self,
+        mut waiting: Vec<usize>,
+        nonblock: bool,
+        retry: bool,
+    ) -> Result<Vec<usize>> {
         loop {
             self.any_new_notice = false;
             let before = waiting.len();
@@ -186,7 +215,10 @@ impl<'r> Scheduler<'r> {
             while w < waiting.len() {
                 let session = waiting[w];
                 if self.try_complete(session, nonblock, retry).await? {
-                    if self.active[session].as_ref().is_some_and(|a| !a.blockers.is_empty()) {
+                    if self.active[session]
+                        .as_ref()
+                        .is_some_and(|a| !a.blockers.is_empty())
+                    {
                         have_blocker = true;
                     }
                     w += 1;
@@ -203,7 +235,9 @@ impl<'r> Scheduler<'r> {
     /// Waits for the session's active step to complete, or (with `nonblock`) until the server
     /// says it is blocked. Returns `true` while the step is still waiting.
     async fn try_complete(&mut self, session: usize, nonblock: bool, retry: bool) -> Result<bool> {
-        let Some(active) = self.active[session].as_ref() else { return Ok(false) };
+        let Some(active) = self.active[session].as_ref() else {
+            return Ok(false);
+        };
         let step = active.step;
         if !retry && active.blockers.contains(&Blocker::Once) {
             self.report_waiting(session, Vec::new(), true);
@@ -212,7 +246,10 @@ impl<'r> Scheduler<'r> {
         let start = Instant::now();
         loop {
             self.drain_notices(session);
-            if self.active[session].as_ref().is_some_and(|a| a.answer.is_some()) {
+            if self.active[session]
+                .as_ref()
+                .is_some_and(|a| a.answer.is_some())
+            {
                 break;
             }
             if let Some(answer) = self.sessions[session].try_answer() {
@@ -223,12 +260,19 @@ impl<'r> Scheduler<'r> {
             // during which the answer may arrive); after that, once per poll interval.
             let eager = nonblock && start.elapsed() < EAGER_PROBING;
             if !eager {
-                match tokio::time::timeout(self.settings.poll, self.sessions[session].answer()).await {
+                match tokio::time::timeout(self.settings.poll, self.sessions[session].answer())
+                    .await
+                {
                     Ok(Some(answer)) => {
                         self.store_answer(session, answer);
                         continue;
                     }
-                    Ok(None) => return Err(TxlabError::Schedule(format!("session {} has gone away", session + 1))),
+                    Ok(None) => {
+                        return Err(TxlabError::Schedule(format!(
+                            "session {} has gone away",
+                            session + 1
+                        )));
+                    }
                     Err(_elapsed) => {}
                 }
             }
@@ -272,15 +316,22 @@ impl<'r> Scheduler<'r> {
     }
 
     fn has_blocker(&self, session: usize) -> bool {
-        let Some(active) = self.active[session].as_ref() else { return false };
+        let Some(active) = self.active[session].as_ref() else {
+            return false;
+        };
         let step_blocked = active.blockers.iter().any(|b| match b {
             Blocker::Step(other) => {
                 let other_session = self.steps[*other].session;
-                self.active[other_session].as_ref().is_some_and(|a| a.step == *other)
+                self.active[other_session]
+                    .as_ref()
+                    .is_some_and(|a| a.step == *other)
             }
             _ => false,
         });
-        let notices_blocked = active.notice_targets.iter().any(|&(s, target)| self.total_notices[s] < target);
+        let notices_blocked = active
+            .notice_targets
+            .iter()
+            .any(|&(s, target)| self.total_notices[s] < target);
         step_blocked || notices_blocked
     }
 
@@ -289,14 +340,23 @@ impl<'r> Scheduler<'r> {
     }
 
     fn report_waiting_at(&mut self, at: Instant, session: usize, blockers: Vec<i32>, forced: bool) {
-        let Some(active) = self.active[session].as_mut() else { return };
+        let Some(active) = self.active[session].as_mut() else {
+            return;
+        };
         active.reported_waiting = true;
         let step = active.step;
-        self.record(at, Some(session), Some(step), EventKind::Waiting { blockers, forced });
+        self.record(
+            at,
+            Some(session),
+            Some(step),
+            EventKind::Waiting { blockers, forced },
+        );
     }
 
     fn report_completion(&mut self, session: usize) {
-        let Some(active) = self.active[session].take() else { return };
+        let Some(active) = self.active[session].take() else {
+            return;
+        };
         let answer = active.answer.expect("completion without an answer");
         let step = &self.steps[active.step];
         for (i, name) in step.capture.iter().enumerate() {
@@ -311,7 +371,9 @@ impl<'r> Scheduler<'r> {
             self.vars.insert(name.clone(), count);
         }
         let tx_end = match (tx_control(&step.sql), &answer.error) {
-            (Some(TxEnd::Commit), None) if active.commit_will_roll_back => Some(TxEnd::CommitBecameRollback),
+            (Some(TxEnd::Commit), None) if active.commit_will_roll_back => {
+                Some(TxEnd::CommitBecameRollback)
+            }
             (Some(end), None) => Some(end),
             _ => None,
         };
@@ -319,9 +381,16 @@ impl<'r> Scheduler<'r> {
             results: answer.results,
             error: answer.error,
             tx_end,
-            waited: active.reported_waiting.then(|| answer.at.saturating_duration_since(active.launched)),
+            waited: active
+                .reported_waiting
+                .then(|| answer.at.saturating_duration_since(active.launched)),
         };
-        self.record(answer.at, Some(session), Some(active.step), EventKind::Completed(completion));
+        self.record(
+            answer.at,
+            Some(session),
+            Some(active.step),
+            EventKind::Completed(completion),
+        );
     }
 
     fn drain_notices(&mut self, session: usize) {
@@ -333,14 +402,24 @@ impl<'r> Scheduler<'r> {
                 notice.at,
                 Some(session),
                 step,
-                EventKind::Notice { severity: notice.severity, message: notice.message },
+                EventKind::Notice {
+                    severity: notice.severity,
+                    message: notice.message,
+                },
             );
         }
     }
 
     fn stuck(&self, session: usize) -> TxlabError {
-        let step = self.active[session].as_ref().map(|a| self.steps[a.step].name.clone()).unwrap_or_default();
-        TxlabError::StepTimeout { step, session: (session + 1).to_string(), seconds: self.settings.step_timeout.as_secs() }
+        let step = self.active[session]
+            .as_ref()
+            .map(|a| self.steps[a.step].name.clone())
+            .unwrap_or_default();
+        TxlabError::StepTimeout {
+            step,
+            session: (session + 1).to_string(),
+            seconds: self.settings.step_timeout.as_secs(),
+        }
     }
 }
 
@@ -361,7 +440,11 @@ pub fn tx_control(sql: &str) -> Option<TxEnd> {
     let words: Vec<&str> = upper.split_whitespace().collect();
     match words.as_slice() {
         ["COMMIT" | "END", rest @ ..] if rest.first() != Some(&"PREPARED") => Some(TxEnd::Commit),
-        ["ROLLBACK" | "ABORT", rest @ ..] if !matches!(rest.first(), Some(&"PREPARED") | Some(&"TO")) => Some(TxEnd::Rollback),
+        ["ROLLBACK" | "ABORT", rest @ ..]
+            if !matches!(rest.first(), Some(&"PREPARED") | Some(&"TO")) =>
+        {
+            Some(TxEnd::Rollback)
+        }
         _ => None,
     }
 }
@@ -372,7 +455,9 @@ pub fn substitute(sql: &str, vars: &BTreeMap<String, Option<String>>) -> String 
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start + 2..].find("}}") else { break };
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
         let name = rest[start + 2..start + 2 + len].trim();
         out.push_str(&rest[..start]);
         match vars.get(name) {
@@ -394,8 +479,14 @@ mod tests {
         let mut vars = BTreeMap::new();
         vars.insert("bal".to_string(), Some("100.00".to_string()));
         vars.insert("gone".to_string(), None);
-        assert_eq!(substitute("SET balance = {{bal}} + 10", &vars), "SET balance = 100.00 + 10");
-        assert_eq!(substitute("x = {{ gone }} and {{never}}", &vars), "x = NULL and NULL");
+        assert_eq!(
+            substitute("SET balance = {{bal}} + 10", &vars),
+            "SET balance = 100.00 + 10"
+        );
+        assert_eq!(
+            substitute("x = {{ gone }} and {{never}}", &vars),
+            "x = NULL and NULL"
+        );
         assert_eq!(substitute("no braces {{ here", &vars), "no braces {{ here");
     }
 

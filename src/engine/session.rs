@@ -34,7 +34,12 @@ pub struct SessionHandle {
 impl SessionHandle {
     /// Starts the task for an open connection.
     pub fn spawn(connected: Connected) -> SessionHandle {
-        let Connected { client, pid, notices, driver } = connected;
+        let Connected {
+            client,
+            pid,
+            notices,
+            driver,
+        } = connected;
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let cancel = client.cancel_token();
@@ -46,12 +51,22 @@ impl SessionHandle {
                 }
             }
         });
-        SessionHandle { pid, requests: Some(requests), answers, notices, cancel, task, driver }
+        SessionHandle {
+            pid,
+            requests: Some(requests),
+            answers,
+            notices,
+            cancel,
+            task,
+            driver,
+        }
     }
 
     /// Sends SQL to the session; the answer arrives later through [`SessionHandle::answer`].
     pub fn send(&self, sql: &str) -> bool {
-        self.requests.as_ref().is_some_and(|r| r.send(sql.to_string()).is_ok())
+        self.requests
+            .as_ref()
+            .is_some_and(|r| r.send(sql.to_string()).is_ok())
     }
 
     /// Waits for the next answer; `None` when the session task has ended.
@@ -104,12 +119,20 @@ pub async fn run_sql(client: &Client, sql: &str) -> StepAnswer {
                     }
                     Ok(SimpleQueryMessage::Row(row)) => {
                         if columns.is_none() {
-                            columns = Some(row.columns().iter().map(|c| c.name().to_string()).collect());
+                            columns =
+                                Some(row.columns().iter().map(|c| c.name().to_string()).collect());
                         }
-                        rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                        rows.push(
+                            (0..row.len())
+                                .map(|i| row.get(i).map(str::to_string))
+                                .collect(),
+                        );
                     }
                     Ok(SimpleQueryMessage::CommandComplete(n)) => match columns.take() {
-                        Some(columns) => results.push(StatementResult::Rows { columns, rows: std::mem::take(&mut rows) }),
+                        Some(columns) => results.push(StatementResult::Rows {
+                            columns,
+                            rows: std::mem::take(&mut rows),
+                        }),
                         None => results.push(StatementResult::Command { rows_affected: n }),
                     },
                     Ok(_) => {}
@@ -121,7 +144,11 @@ pub async fn run_sql(client: &Client, sql: &str) -> StepAnswer {
             }
         }
     }
-    StepAnswer { at: Instant::now(), results, error }
+    StepAnswer {
+        at: Instant::now(),
+        results,
+        error,
+    }
 }
 
 /// The server's error fields; a client-side failure (lost connection) becomes an `08006`.

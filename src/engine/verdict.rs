@@ -64,7 +64,9 @@ impl FromStr for How {
             "snapshot" => Ok(How::Snapshot),
             other => match other.strip_prefix("aborted-") {
                 Some(code) if code.len() == 5 => Ok(How::Aborted(code.to_ascii_uppercase())),
-                _ => Err(format!("'{other}' is not blocked, snapshot or aborted-<SQLSTATE>")),
+                _ => Err(format!(
+                    "'{other}' is not blocked, snapshot or aborted-<SQLSTATE>"
+                )),
             },
         }
     }
@@ -94,7 +96,10 @@ impl FromStr for Expectation {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let (word, how) = match s.split_once('(') {
-            Some((word, rest)) => (word.trim(), Some(rest.trim_end_matches(')').parse::<How>()?)),
+            Some((word, rest)) => (
+                word.trim(),
+                Some(rest.trim_end_matches(')').parse::<How>()?),
+            ),
             None => (s, None),
         };
         let outcome = match word {
@@ -103,7 +108,10 @@ impl FromStr for Expectation {
             other => return Err(format!("'{other}' is neither 'occurred' nor 'prevented'")),
         };
         if outcome == Outcome::Occurred && how.is_some() {
-            return Err("an anomaly that occurred was not prevented by anything; write just 'occurred'".into());
+            return Err(
+                "an anomaly that occurred was not prevented by anything; write just 'occurred'"
+                    .into(),
+            );
         }
         Ok(Expectation { outcome, how })
     }
@@ -130,8 +138,16 @@ impl Verdict {
 }
 
 /// Judges a run. `check` is the row the rule's check query returned (occurred, detail), if any.
-pub fn decide(rule: &VerdictRule, timeline: &Timeline, check: Option<(Option<bool>, Option<String>)>, expected: Option<Expectation>) -> Verdict {
-    let mut detail = check.as_ref().and_then(|(_, d)| d.clone()).unwrap_or_default();
+pub fn decide(
+    rule: &VerdictRule,
+    timeline: &Timeline,
+    check: Option<(Option<bool>, Option<String>)>,
+    expected: Option<Expectation>,
+) -> Verdict {
+    let mut detail = check
+        .as_ref()
+        .and_then(|(_, d)| d.clone())
+        .unwrap_or_default();
     let by_check = check.as_ref().and_then(|(o, _)| *o).unwrap_or(false);
     let by_error = rule.sqlstate.as_deref().is_some_and(|code| {
         let hit = timeline.errors().find(|e| e.sqlstate == code);
@@ -142,9 +158,18 @@ pub fn decide(rule: &VerdictRule, timeline: &Timeline, check: Option<(Option<boo
         }
         hit.is_some()
     });
-    let outcome = if by_check || by_error { Outcome::Occurred } else { Outcome::Prevented };
+    let outcome = if by_check || by_error {
+        Outcome::Occurred
+    } else {
+        Outcome::Prevented
+    };
     let how = (outcome == Outcome::Prevented).then(|| prevention(timeline));
-    Verdict { outcome, how, detail, expected }
+    Verdict {
+        outcome,
+        how,
+        detail,
+        expected,
+    }
 }
 
 /// What stopped the anomaly: an abort beats a wait, a wait beats plain snapshots. Errors that only
@@ -167,7 +192,13 @@ mod tests {
     #[test]
     fn parses_expectations() {
         let e: Expectation = "prevented (aborted-40001)".parse().unwrap();
-        assert_eq!(e, Expectation { outcome: Outcome::Prevented, how: Some(How::Aborted("40001".into())) });
+        assert_eq!(
+            e,
+            Expectation {
+                outcome: Outcome::Prevented,
+                how: Some(How::Aborted("40001".into()))
+            }
+        );
         assert_eq!("occurred".parse::<Expectation>().unwrap().how, None);
         assert!("occurred (blocked)".parse::<Expectation>().is_err());
         assert!("maybe".parse::<Expectation>().is_err());
@@ -180,21 +211,62 @@ mod tests {
         use std::time::Duration;
         let mut t = Timeline::default();
         assert_eq!(prevention(&t), How::Snapshot);
-        t.events.push(Event { t: Duration::ZERO, session: Some(1), pid: 2, step: Some(3), kind: EventKind::Waiting { blockers: vec![1], forced: false } });
+        t.events.push(Event {
+            t: Duration::ZERO,
+            session: Some(1),
+            pid: 2,
+            step: Some(3),
+            kind: EventKind::Waiting {
+                blockers: vec![1],
+                forced: false,
+            },
+        });
         assert_eq!(prevention(&t), How::Blocked);
-        let err = |code: &str| ErrorInfo { sqlstate: code.into(), severity: "ERROR".into(), message: "m".into(), detail: None };
-        let done = |e| EventKind::Completed(Completion { results: vec![], error: Some(e), tx_end: None, waited: None });
-        t.events.push(Event { t: Duration::ZERO, session: Some(1), pid: 2, step: Some(4), kind: done(err("25P02")) });
+        let err = |code: &str| ErrorInfo {
+            sqlstate: code.into(),
+            severity: "ERROR".into(),
+            message: "m".into(),
+            detail: None,
+        };
+        let done = |e| {
+            EventKind::Completed(Completion {
+                results: vec![],
+                error: Some(e),
+                tx_end: None,
+                waited: None,
+            })
+        };
+        t.events.push(Event {
+            t: Duration::ZERO,
+            session: Some(1),
+            pid: 2,
+            step: Some(4),
+            kind: done(err("25P02")),
+        });
         assert_eq!(prevention(&t), How::Blocked);
-        t.events.push(Event { t: Duration::ZERO, session: Some(1), pid: 2, step: Some(5), kind: done(err("40001")) });
+        t.events.push(Event {
+            t: Duration::ZERO,
+            session: Some(1),
+            pid: 2,
+            step: Some(5),
+            kind: done(err("40001")),
+        });
         assert_eq!(prevention(&t), How::Aborted("40001".into()));
     }
 
     #[test]
     fn verdict_matches_only_when_outcome_and_given_how_agree() {
-        let v = Verdict { outcome: Outcome::Prevented, how: Some(How::Blocked), detail: String::new(), expected: Some("prevented".parse().unwrap()) };
+        let v = Verdict {
+            outcome: Outcome::Prevented,
+            how: Some(How::Blocked),
+            detail: String::new(),
+            expected: Some("prevented".parse().unwrap()),
+        };
         assert!(v.matches_expectation());
-        let v = Verdict { expected: Some("prevented (aborted-40001)".parse().unwrap()), ..v };
+        let v = Verdict {
+            expected: Some("prevented (aborted-40001)".parse().unwrap()),
+            ..v
+        };
         assert!(!v.matches_expectation());
     }
 }

@@ -1,0 +1,123 @@
+//! The machine-readable form of runs (`--format json`), documented in docs/output.md. Field
+//! names are a contract with users' scripts: add, never rename.
+
+use serde_json::{Value, json};
+
+use super::describe::verb;
+use crate::engine::event::{EventKind, StatementResult, TxEnd, millis};
+use crate::engine::runner::LessonRun;
+
+/// One JSON document for a set of runs.
+pub fn document(runs: &[LessonRun], server: &str) -> Value {
+    json!({
+        "txlab_version": env!("CARGO_PKG_VERSION"),
+        "server": server,
+        "results": runs.iter().map(result).collect::<Vec<_>>(),
+    })
+}
+
+/// One run as a JSON object.
+pub fn result(run: &LessonRun) -> Value {
+    let verdict = run.verdict.as_ref();
+    json!({
+        "lesson": run.lesson_id,
+        "title": run.title,
+        "anomaly": run.anomaly,
+        "level": run.level.map(|l| l.slug()),
+        "outcome": verdict.map(|v| v.outcome.to_string()),
+        "how": verdict.and_then(|v| v.how.as_ref()).map(|h| h.to_string()),
+        "expected": verdict.and_then(|v| v.expected.as_ref()).map(|e| e.to_string()),
+        "matches_expectation": verdict.map(|v| v.matches_expectation()),
+        "detail": verdict.map(|v| v.detail.clone()),
+        "sessions": run.sessions.iter().map(|s| json!({"name": s.name, "label": s.label, "pid": s.pid})).collect::<Vec<_>>(),
+        "notes": run.notes,
+        "schedule_ms": millis(run.schedule_time),
+        "events": events(run),
+    })
+}
+
+fn events(run: &LessonRun) -> Vec<Value> {
+    let mut out = Vec::new();
+    for e in &run.timeline.events {
+        let session = e
+            .session
+            .and_then(|s| run.sessions.get(s))
+            .map(|s| s.name.clone());
+        let step = e.step.and_then(|s| run.steps.get(s));
+        let base = |kind: &str| {
+            json!({
+                "t_ms": (millis(e.t) * 1000.0).round() / 1000.0,
+                "session": session,
+                "pid": e.pid,
+                "step": step.map(|s| s.name.clone()),
+                "kind": kind,
+                "sql": step.map(|s| s.sql.clone()),
+                "rows": Value::Null,
+                "error": Value::Null,
+            })
+        };
+        match &e.kind {
+            EventKind::Setup { sql, .. } => {
+                let mut v = base("setup");
+                v["sql"] = json!(sql);
+                out.push(v);
+            }
+            EventKind::Launch { sql } => {
+                let mut v = base("launch");
+                v["sql"] = json!(sql);
+                out.push(v);
+            }
+            EventKind::Waiting { blockers, forced } => {
+                let mut v = base("blocked");
+                v["blocked_by"] = json!(blockers);
+                v["forced"] = json!(forced);
+                out.push(v);
+            }
+            EventKind::Notice { severity, message } => {
+                let mut v = base("notice");
+                v["message"] = json!(format!("{severity}: {message}"));
+                out.push(v);
+            }
+            EventKind::Completed(c) => {
+                if let Some(waited) = c.waited {
+                    let mut v = base("unblocked");
+                    v["waited_ms"] = json!((millis(waited) * 1000.0).round() / 1000.0);
+                    out.push(v);
+                }
+                for r in &c.results {
+                    match r {
+                        StatementResult::Rows { columns, rows } => {
+                            let mut v = base("rows");
+                            v["columns"] = json!(columns);
+                            v["rows"] = json!(rows);
+                            out.push(v);
+                        }
+                        StatementResult::Command { rows_affected } if c.tx_end.is_none() => {
+                            let mut v = base("affected");
+                            v["command"] = json!(step.map(|s| verb(&s.sql)));
+                            v["rows_affected"] = json!(rows_affected);
+                            out.push(v);
+                        }
+                        StatementResult::Command { .. } => {}
+                    }
+                }
+                match c.tx_end {
+                    Some(TxEnd::Commit) => out.push(base("commit")),
+                    Some(TxEnd::Rollback) => out.push(base("rollback")),
+                    Some(TxEnd::CommitBecameRollback) => {
+                        let mut v = base("rollback");
+                        v["commit_became_rollback"] = json!(true);
+                        out.push(v);
+                    }
+                    None => {}
+                }
+                if let Some(err) = &c.error {
+                    let mut v = base("error");
+                    v["error"] = json!({"sqlstate": err.sqlstate, "message": err.message, "detail": err.detail});
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,69 @@
+//! The verdict in words, under a timeline: what happened, what PostgreSQL documents, and why.
+
+use super::cell::wrap;
+use super::palette::{Meaning, paint};
+use crate::engine::runner::LessonRun;
+use crate::engine::verdict::Outcome;
+
+/// The verdict sentence, the expectation check, the lesson's "why" and the run's notes.
+pub fn verdict_lines(run: &LessonRun, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let indent = "         ";
+    let body_width = width.saturating_sub(indent.len()).max(20);
+    let block = |label: &str, text: &str, meaning: Meaning, out: &mut Vec<String>| {
+        for (i, line) in wrap(text, body_width).into_iter().enumerate() {
+            let head = if i == 0 {
+                format!("{label:<9}")
+            } else {
+                indent.to_string()
+            };
+            out.push(format!(
+                "{}{}",
+                paint(&head, Meaning::Heading),
+                paint(&line, meaning)
+            ));
+        }
+    };
+    if let Some(v) = &run.verdict {
+        let name = &run.anomaly_name;
+        let (sentence, meaning) = match v.outcome {
+            Outcome::Occurred => (format!("{name} OCCURRED: {}", v.detail), Meaning::Anomaly),
+            Outcome::Prevented => {
+                let how = v
+                    .how
+                    .as_ref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                (
+                    format!("{name} prevented{how}: {}", v.detail),
+                    Meaning::Prevented,
+                )
+            }
+        };
+        block("verdict", &sentence, meaning, &mut out);
+        if let (Some(expected), Some(level)) = (&v.expected, run.level) {
+            let (text, meaning) = if v.matches_expectation() {
+                (
+                    format!("✓ as PostgreSQL documents for {}: {expected}", level.sql()),
+                    Meaning::Prevented,
+                )
+            } else {
+                (
+                    format!(
+                        "✗ DIFFERS from PostgreSQL's documented behaviour for {}: expected {expected}",
+                        level.sql()
+                    ),
+                    Meaning::Aborted,
+                )
+            };
+            block("", &text, meaning, &mut out);
+        }
+    }
+    if let Some(why) = &run.why {
+        block("why", why, Meaning::Ok, &mut out);
+    }
+    for note in &run.notes {
+        block("note", note, Meaning::Dim, &mut out);
+    }
+    out
+}
