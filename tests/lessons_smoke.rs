@@ -1,0 +1,29 @@
+//! A first end-to-end check: the lost-update lesson at every level matches PostgreSQL's
+//! documented behaviour on a real server.
+
+mod common;
+
+use txlab::engine::{IsolationLevel, RunOptions, catalog, run_lesson};
+
+#[test]
+fn lost_update_matches_documented_behaviour_at_every_level() {
+    let rt = common::runtime();
+    let server = common::server();
+    let sandbox = common::sandbox();
+    let lesson = catalog::find("lost-update").unwrap();
+    rt.block_on(async {
+        for level in IsolationLevel::ALL {
+            let run = run_lesson(
+                server,
+                &sandbox,
+                &lesson,
+                Some(level),
+                &RunOptions::default(),
+            )
+            .await
+            .unwrap();
+            let v = run.verdict.unwrap();
+            assert!(v.matches_expectation(), "{level}: {v:?}");
+        }
+    });
+}
