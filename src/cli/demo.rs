@@ -114,7 +114,7 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
             }
         }
         OutputFormat::Json => {
-            let doc = render::json::document(&finished, &lab.server.description);
+            let doc = render::json::document(&finished, &lab.server.description, lab.server.local_cluster().map(|c| c.timings));
             print_out(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()

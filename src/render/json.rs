@@ -4,14 +4,17 @@
 use serde_json::{Value, json};
 
 use super::describe::verb;
+use crate::db::cluster::StartTimings;
 use crate::engine::event::{EventKind, StatementResult, TxEnd, millis};
 use crate::engine::runner::LessonRun;
 
-/// One JSON document for a set of runs.
-pub fn document(runs: &[LessonRun], server: &str) -> Value {
+/// One JSON document for a set of runs. `cluster` carries the throwaway cluster's start-up
+/// timings when txlab started one (the benchmarks read them).
+pub fn document(runs: &[LessonRun], server: &str, cluster: Option<StartTimings>) -> Value {
     json!({
         "txlab_version": env!("CARGO_PKG_VERSION"),
         "server": server,
+        "local_cluster": cluster.map(|c| json!({"initdb_ms": millis(c.initdb), "start_ms": millis(c.start)})),
         "results": runs.iter().map(result).collect::<Vec<_>>(),
     })
 }
@@ -32,6 +35,7 @@ pub fn result(run: &LessonRun) -> Value {
         "sessions": run.sessions.iter().map(|s| json!({"name": s.name, "label": s.label, "pid": s.pid})).collect::<Vec<_>>(),
         "notes": run.notes,
         "schedule_ms": millis(run.schedule_time),
+        "total_ms": millis(run.total_time),
         "events": events(run),
     })
 }
