@@ -31,7 +31,7 @@ impl Plan {
         let lessons = if name == ISOLATION {
             catalog::by_topic("anomalies")
         } else {
-            vec![catalog::find(name)?]
+            catalog::resolve_demo(name)?
         };
         Ok(Plan::build(lessons, &levels, flags, name == ISOLATION))
     }
@@ -98,7 +98,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
             lesson.id,
             level.map(|l| l.slug()).unwrap_or("")
         ));
-        let run = run_lesson(&lab.server, &lab.sandbox, lesson, *level, &plan.options).await?;
+        let mut run = run_lesson(&lab.server, &lab.sandbox, lesson, *level, &plan.options).await?;
+        run.levels_shown = plan.runs.iter().filter(|(l, _)| l.id == lesson.id).count();
         if text {
             let shown = render::timeline::render(&run, style);
             bar.suspend(|| print_out(&format!("{shown}\n")));
@@ -109,12 +110,25 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     bar.finish_and_clear();
     match plan.format {
         OutputFormat::Text => {
-            if plan.matrix {
-                print_out(&render::matrix::render(&finished, style));
+            let demo = finished.first().and_then(|r| r.demo.clone());
+            match demo {
+                Some(demo)
+                    if finished
+                        .iter()
+                        .all(|r| r.demo.as_deref() == Some(demo.as_str())) =>
+                {
+                    print_out(&render::compare::render(&demo, &finished, style));
+                }
+                _ if plan.matrix => print_out(&render::matrix::render(&finished, style)),
+                _ => {}
             }
         }
         OutputFormat::Json => {
-            let doc = render::json::document(&finished, &lab.server.description, lab.server.local_cluster().map(|c| c.timings));
+            let doc = render::json::document(
+                &finished,
+                &lab.server.description,
+                lab.server.local_cluster().map(|c| c.timings),
+            );
             print_out(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()

@@ -49,6 +49,12 @@ pub struct LessonRun {
     pub anomaly_name: String,
     pub summary: String,
     pub explanation: String,
+    /// The demo group and variant name, for lessons that are one variant of a demo.
+    pub demo: Option<String>,
+    pub variant: Option<String>,
+    /// How many levels this lesson is shown at in the current command (labels add the level
+    /// only when it tells variants apart).
+    pub levels_shown: usize,
     pub level: Option<IsolationLevel>,
     pub sessions: Vec<SessionInfo>,
     /// The steps as sent (isolation level applied), indexed like the timeline's `step`.
@@ -192,6 +198,8 @@ async fn run_in_schema(
         if let Some(live) = &opts.live {
             scheduler = scheduler.with_live_events(live.clone());
         }
+        scheduler = scheduler
+            .with_retry_policies(lesson.sessions.iter().map(|s| s.retry.clone()).collect());
         scheduler.run(&lesson.schedules[0]).await?;
         let schedule_time = clock.elapsed();
         Ok((
@@ -245,6 +253,9 @@ async fn run_in_schema(
             .unwrap_or_else(|| lesson.title.to_uppercase()),
         summary: lesson.summary.clone(),
         explanation: lesson.explanation.clone(),
+        demo: lesson.demo.clone(),
+        variant: lesson.variant.clone(),
+        levels_shown: 1,
         level,
         sessions: infos,
         steps,
@@ -290,6 +301,7 @@ fn setup_event(
                 error: None,
                 tx_end: None,
                 waited: None,
+                conflict: None,
             },
         },
     }
