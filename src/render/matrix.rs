@@ -7,7 +7,7 @@ use super::palette::{Meaning, paint};
 use super::style::Style;
 use crate::engine::level::IsolationLevel;
 use crate::engine::runner::LessonRun;
-use crate::engine::verdict::Outcome;
+use crate::engine::verdict::{How, Outcome};
 
 /// The narrowest a level column gets.
 const CELL: usize = 12;
@@ -106,10 +106,8 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
         out = out.trim_end().to_string();
         out.push('\n');
     }
-    let legend = "OCCURRED: the anomaly happened in this run · otherwise it was prevented, and the cell says \
-                  how: blocked = waited for a lock, snapshot = never saw the other's change, 40001/40P01 = \
-                  aborted with that SQLSTATE";
-    for line in wrap(legend, style.width) {
+    let legend = legend(runs);
+    for line in wrap(&legend, style.width) {
         let _ = writeln!(out, "{}", paint(&line, Meaning::Dim));
     }
     if !differs.is_empty() {
@@ -122,6 +120,33 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
         }
     }
     out
+}
+
+/// The line under the table: what OCCURRED means and each way of prevention the table shows.
+fn legend(runs: &[LessonRun]) -> String {
+    let shown: Vec<How> = runs
+        .iter()
+        .filter_map(|r| r.verdict.as_ref().and_then(|v| v.how.clone()))
+        .collect();
+    let mut ways = Vec::new();
+    if shown.contains(&How::Blocked) {
+        ways.push("blocked = waited for a lock");
+    }
+    if shown.contains(&How::Snapshot) {
+        ways.push("snapshot = never saw the other's change");
+    }
+    if shown.contains(&How::Conflict) {
+        ways.push("conflict = an optimistic write found a newer version");
+    }
+    if shown.iter().any(|h| matches!(h, How::Aborted(_))) {
+        ways.push("a SQLSTATE (40001, 40P01…) = aborted with that error");
+    }
+    let mut text = "OCCURRED: the anomaly happened in this run".to_string();
+    if !ways.is_empty() {
+        text.push_str(" · otherwise it was prevented, and the cell says how: ");
+        text.push_str(&ways.join(", "));
+    }
+    text
 }
 
 fn short_how(how: &str) -> String {
