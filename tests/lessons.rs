@@ -52,7 +52,7 @@ fn the_catalogue_has_every_required_lesson_with_its_anomaly_id() {
 }
 
 #[test]
-fn every_lesson_states_expectation_and_why_for_all_four_levels() {
+fn every_lesson_states_an_expectation_for_all_four_levels() {
     for lesson in catalog::builtin() {
         assert!(lesson.verdict.is_some(), "{} has no [verdict]", lesson.id);
         for level in IsolationLevel::ALL {
@@ -61,6 +61,22 @@ fn every_lesson_states_expectation_and_why_for_all_four_levels() {
                 "{} has no [expect] for {level}",
                 lesson.id
             );
+        }
+    }
+}
+
+/// The why-text is what a student reads under the verdict: every level a lesson runs at by
+/// default has one, and lessons that teach the isolation levels explain every level.
+#[test]
+fn every_lesson_explains_why_at_the_levels_it_teaches() {
+    for lesson in catalog::builtin() {
+        let teaches_levels = matches!(lesson.topic.as_str(), "anomalies" | "deadlocks");
+        let levels = if teaches_levels {
+            IsolationLevel::ALL.to_vec()
+        } else {
+            lesson.default_levels.clone()
+        };
+        for level in levels {
             assert!(
                 lesson.why.get(&level).is_some_and(|w| !w.trim().is_empty()),
                 "{} has no [why] for {level}",

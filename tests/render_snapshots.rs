@@ -1,7 +1,8 @@
 //! Snapshots of what a user sees: timelines and the matrix rendered from real runs at a fixed
 //! width with colour off. Only the volatile parts are normalised — backend pids (and transaction
-//! ids in deadlock details) become 1001, 1002… and 901, 902…, and event times become the event's
-//! position in milliseconds — so a snapshot changes only when what is shown changes.
+//! ids in deadlock details) become 1001, 1002… and 901, 902…, event times become the event's
+//! position in milliseconds, retry backoffs 1 ms — so a snapshot changes only when what is shown
+//! changes.
 //!
 //! After an intended change: `INSTA_UPDATE=always cargo test --test render_snapshots`, review the
 //! diff of tests/snapshots/, commit.
@@ -66,6 +67,8 @@ fn normalise(mut run: LessonRun) -> LessonRun {
                 }
             }
             EventKind::Notice { message, .. } => *message = ids.text(message),
+            // Backoff has random jitter.
+            EventKind::Retry { backoff, .. } => *backoff = Duration::from_millis(1),
             EventKind::Setup { .. } => {}
         }
     }
