@@ -124,3 +124,42 @@ fn every_lesson_behaves_as_postgresql_documents_at_every_level() {
         differs.join("\n")
     );
 }
+
+/// The complete example in docs/lessons.md is a working lesson: it parses, and runs at every
+/// level as its expectations say. Teachers copy it; it must not rot.
+#[test]
+fn the_example_lesson_in_the_docs_runs_as_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lessons.md"))
+        .expect("docs/lessons.md");
+    let start = docs
+        .find("```toml\n")
+        .expect("a ```toml block in docs/lessons.md")
+        + 8;
+    let len = docs[start..]
+        .find("\n```")
+        .expect("the end of the ```toml block");
+    let lesson = txlab::engine::lesson_file::parse_lesson(
+        &docs[start..start + len],
+        "docs/lessons.md",
+        "last-ticket",
+    )
+    .unwrap_or_else(|e| panic!("the example in docs/lessons.md does not parse: {e}"));
+    let rt = common::runtime();
+    let sandbox = common::sandbox();
+    for level in IsolationLevel::ALL {
+        assert!(
+            lesson.expect.contains_key(&level),
+            "the example has no [expect] for {level}"
+        );
+        let run = common::runs::run(&rt, &sandbox, &lesson, level);
+        let verdict = run.verdict.expect("the example has a verdict");
+        assert!(
+            verdict.matches_expectation(),
+            "the docs example at {level}: observed {} {:?}, expected {:?}; {}",
+            verdict.outcome,
+            verdict.how,
+            verdict.expected,
+            verdict.detail
+        );
+    }
+}
