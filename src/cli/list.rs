@@ -10,9 +10,15 @@ use crate::render::palette::{Meaning, paint};
 
 /// Topic headings in the order a course meets them.
 const TOPICS: &[(&str, &str)] = &[
-    ("anomalies", "Anomalies (each runs at every isolation level; all of them: txlab demo isolation)"),
+    (
+        "anomalies",
+        "Anomalies (each runs at every isolation level; all of them: txlab demo isolation)",
+    ),
     ("deadlocks", "Deadlocks"),
-    ("locking", "Locking strategies (each demo runs its broken variant, then the fixes)"),
+    (
+        "locking",
+        "Locking strategies (each demo runs its broken variant, then the fixes)",
+    ),
 ];
 
 /// One line of the listing: the name to type, its id column, and what it shows.
@@ -34,9 +40,16 @@ fn entries(lessons: &[Lesson]) -> Vec<Entry> {
             Some(demo) if out.iter().any(|e| &e.name == demo) => {}
             Some(demo) => {
                 let group = catalog::demo_group(demo);
-                let variants: Vec<String> = group.iter().map(|g| g.variant.clone().unwrap_or_else(|| g.id.clone())).collect();
+                let variants: Vec<String> = group
+                    .iter()
+                    .map(|g| g.variant.clone().unwrap_or_else(|| g.id.clone()))
+                    .collect();
                 let broken = group.first().map(|g| g.summary.clone()).unwrap_or_default();
-                out.push(Entry { name: demo.clone(), tag: "—".into(), summary: format!("{broken} Variants: {}.", variants.join(", ")) });
+                out.push(Entry {
+                    name: demo.clone(),
+                    tag: "—".into(),
+                    summary: format!("{broken} Variants: {}.", variants.join(", ")),
+                });
             }
         }
     }
@@ -46,7 +59,10 @@ fn entries(lessons: &[Lesson]) -> Vec<Entry> {
 /// The listing as text.
 pub fn render(style: &Style) -> String {
     let lessons = catalog::builtin();
-    let mut topics: Vec<(String, String)> = TOPICS.iter().map(|(t, h)| (t.to_string(), h.to_string())).collect();
+    let mut topics: Vec<(String, String)> = TOPICS
+        .iter()
+        .map(|(t, h)| (t.to_string(), h.to_string()))
+        .collect();
     for l in &lessons {
         if !topics.iter().any(|(t, _)| *t == l.topic) {
             topics.push((l.topic.clone(), l.topic.clone()));
@@ -55,17 +71,28 @@ pub fn render(style: &Style) -> String {
     let all = entries(&lessons);
     let name_width = all.iter().map(|e| e.name.len()).max().unwrap_or(10) + 2;
     let tag_width = 10;
-    let summary_width = style.width.saturating_sub(2 + name_width + tag_width).max(30);
+    let summary_width = style
+        .width
+        .saturating_sub(2 + name_width + tag_width)
+        .max(30);
     let mut out = String::new();
     for (topic, heading) in topics {
-        let group: Vec<Lesson> = lessons.iter().filter(|l| l.topic == topic).cloned().collect();
+        let group: Vec<Lesson> = lessons
+            .iter()
+            .filter(|l| l.topic == topic)
+            .cloned()
+            .collect();
         if group.is_empty() {
             continue;
         }
         let _ = writeln!(out, "{}", paint(&heading, Meaning::Heading));
         for entry in entries(&group) {
             for (i, line) in wrap(&entry.summary, summary_width).into_iter().enumerate() {
-                let (name, tag) = if i == 0 { (entry.name.as_str(), entry.tag.as_str()) } else { ("", "") };
+                let (name, tag) = if i == 0 {
+                    (entry.name.as_str(), entry.tag.as_str())
+                } else {
+                    ("", "")
+                };
                 let _ = writeln!(
                     out,
                     "  {}{}{}",
@@ -77,6 +104,13 @@ pub fn render(style: &Style) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", paint("Run one with: txlab demo NAME [--level LEVEL] · your own: txlab run FILE.toml", Meaning::Dim));
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            "Run one with: txlab demo NAME [--level LEVEL] · your own: txlab run FILE.toml",
+            Meaning::Dim
+        )
+    );
     out
 }
