@@ -61,12 +61,12 @@ fn the_full_matrix_twenty_times_gives_identical_verdicts_and_event_order() {
         }
     }
     let elapsed = started.elapsed();
-    // Written past the test harness's capture, so the figure shows in every `cargo test` run.
     let lessons = matrix
         .iter()
         .map(|(l, _)| l.id.as_str())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    // Written past the test harness's capture, so the figure shows in every `cargo test` run.
     let _ = writeln!(
         std::io::stderr(),
         "determinism: the full matrix ({} runs: {lessons} lessons at their levels) {ROUNDS} times in {:.2} s, {:.1} ms per run",
