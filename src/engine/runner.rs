@@ -14,7 +14,7 @@ use super::probe::{BlockedProbe, check_support};
 use super::scheduler::{Scheduler, SchedulerSettings, substitute};
 use super::session::{SessionHandle, run_sql};
 use super::verdict::{Verdict, decide};
-use crate::db::{Sandbox, Server, SessionOptions};
+use crate::db::{Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// The deadlock victim's `deadlock_timeout`: short, so the lesson is quick, but long enough that
@@ -80,13 +80,13 @@ pub async fn run_lesson(
     opts: &RunOptions,
 ) -> Result<LessonRun> {
     let started = Instant::now();
-    let control = server
-        .connect(&SessionOptions {
-            application_name: sandbox.application_name(),
-            ..Default::default()
-        })
-        .await?;
-    check_support(&control.client).await?;
+    let control = sandbox.checkout(server, None).await?;
+    if !sandbox.checked.load(std::sync::atomic::Ordering::Relaxed) {
+        check_support(&control.client).await?;
+        sandbox
+            .checked
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let schema = sandbox.create_schema(&control.client).await?;
     let result = run_in_schema(
         server,
@@ -99,7 +99,7 @@ pub async fn run_lesson(
     )
     .await;
     let dropped = sandbox.drop_schema(&control.client, &schema).await;
-    control.close().await;
+    sandbox.give_back(control).await;
     let mut run = result?;
     dropped?;
     run.total_time = started.elapsed();
@@ -138,17 +138,11 @@ async fn run_in_schema(
             ..s.clone()
         })
         .collect();
-    let app = sandbox.application_name();
-    let session_options = SessionOptions {
-        application_name: app,
-        search_path: Some(schema),
-        ..Default::default()
-    };
     let connections = try_join_all(
         lesson
             .sessions
             .iter()
-            .map(|_| server.connect(&session_options)),
+            .map(|_| sandbox.checkout(server, Some(schema))),
     )
     .await?;
     let mut sessions: Vec<SessionHandle> =
@@ -215,8 +209,12 @@ async fn run_in_schema(
             let _ = sessions[i].run(sql).await;
         }
     }
+    // Hand the connections back: each is rolled back and reset, which also ends whatever a
+    // session left open before the verdict check looks at the data.
     for session in sessions {
-        session.close().await;
+        if let Some(conn) = session.into_connection().await {
+            sandbox.give_back(conn).await;
+        }
     }
     let (mut timeline, mut vars, schedule_time) = outcome?;
     timeline.events.splice(0..0, setup_events);

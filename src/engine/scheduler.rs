@@ -37,6 +37,12 @@ impl Default for SchedulerSettings {
 /// answer well within it; a step still running after it is asked once per poll interval.
 const EAGER_PROBING: Duration = Duration::from_millis(3);
 
+/// How long, at most, a step marked `always_waits` is watched for the server to report it
+/// blocked (only to name whom it waits for; it is reported waiting either way). The watch ends
+/// as soon as the step is seen blocked or answers; the cap only matters for a step that does
+/// neither, and is generous because a loaded machine may start the statement late.
+const GLANCE: Duration = Duration::from_millis(50);
+
 /// A step that was sent and has not been reported complete.
 struct Active {
     step: usize,
@@ -371,7 +377,10 @@ impl<'r> Scheduler<'r> {
         };
         let step = active.step;
         if !retry && active.blockers.contains(&Blocker::Once) {
-            self.report_waiting(session, Vec::new(), true);
+            // `(*)`: reported waiting whatever happens, so the report order never depends on
+            // timing. Still, look briefly so the timeline can say whom it waits for.
+            let (at, blockers, forced) = self.glance_at_block(session).await?;
+            self.report_waiting_at(at, session, blockers, forced);
             return Ok(true);
         }
         let start = Instant::now();
@@ -438,6 +447,25 @@ impl<'r> Scheduler<'r> {
         }
         self.report_completion(session);
         Ok(false)
+    }
+
+    /// Watches a just-launched step for up to [`GLANCE`]: if the server reports it blocked,
+    /// returns the blockers (observed); otherwise nothing (forced). An answer that arrives is kept
+    /// for the step's later completion.
+    async fn glance_at_block(&mut self, session: usize) -> Result<(Instant, Vec<i32>, bool)> {
+        let start = Instant::now();
+        let pid = self.sessions[session].pid;
+        while start.elapsed() < GLANCE {
+            if let Some(answer) = self.sessions[session].try_answer() {
+                self.store_answer(session, answer);
+                break;
+            }
+            if self.probe.is_blocked(pid).await? {
+                let at = Instant::now();
+                return Ok((at, self.probe.blockers(pid).await, false));
+            }
+        }
+        Ok((Instant::now(), Vec::new(), true))
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {

@@ -96,7 +96,7 @@ pub fn render(run: &LessonRun, style: &Style) -> String {
 /// The legend under every timeline.
 pub fn legend() -> String {
     format!(
-        "{}  {} done  {} waiting for a lock  {} lock granted  {} error / rolled back  {} value read",
+        "{}  {} done  {} waiting for a lock  {} wait over  {} error / rolled back  {} value read",
         paint("legend:", Meaning::Dim),
         paint("✓", Meaning::Ok),
         paint("‖", Meaning::Waiting),
@@ -149,7 +149,8 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
             EventKind::Waiting { blockers, forced } => {
                 let text = if blockers.is_empty() {
                     if *forced {
-                        "‖ waiting (a deadlock is coming)".to_string()
+                        // Reported by an always_waits marker before the server was asked.
+                        "‖ sent; its answer is pending".to_string()
                     } else {
                         "‖ waiting".to_string()
                     }
@@ -166,11 +167,18 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
                     .map(|s| s.sql.as_str())
                     .unwrap_or("");
                 if let Some(waited) = c.waited {
-                    cell.push(
-                        &format!("↳ after {} ms:", ms(waited)),
-                        Meaning::Unblocked,
-                        width,
-                    );
+                    // A wait can end in the lock, or in an error (a deadlock victim, a 40001).
+                    let (text, meaning) = match c.error {
+                        None => (
+                            format!("↳ got it after {} ms:", ms(waited)),
+                            Meaning::Unblocked,
+                        ),
+                        Some(_) => (
+                            format!("✗ after waiting {} ms:", ms(waited)),
+                            Meaning::Aborted,
+                        ),
+                    };
+                    cell.push(&text, meaning, width);
                 }
                 completion_lines(cell, run, c, sql, width);
             }
