@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::lesson::{Blocker, Lesson, Schedule, ScheduledStep, SessionDef, StepDef, VerdictRule};
 use super::level::IsolationLevel;
+use super::quiz::QuizSpec;
 use super::verdict::Expectation;
 use crate::error::{Result, TxlabError};
 
@@ -94,6 +95,7 @@ struct FileStep {
     always_waits: bool,
     #[serde(default)]
     report_after: Vec<Spanned<String>>,
+    quiz: Option<QuizSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +189,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             say: s.say.clone(),
             capture: Vec::new(),
             capture_rows: s.capture_rows.clone(),
+            quiz: None,
         });
     }
     let mut schedule = Schedule::default();
@@ -209,6 +212,13 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             blockers.push(Blocker::Step(idx));
         }
         schedule.steps.push(ScheduledStep { step: i, blockers });
+        if let Some(quiz) = &s.quiz {
+            let names: Vec<&str> = steps.iter().map(|d| d.name.as_str()).collect();
+            let compiled = quiz
+                .compile(i, &names)
+                .map_err(|(span, m)| err(span.or(Some(s.session.span())), m))?;
+            steps[i].quiz = Some(compiled);
+        }
     }
 
     let parse_level = |s: &Spanned<String>| {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::event::{Completion, Event, EventKind, Timeline, TxEnd};
+use super::gate::StepGate;
+use super::inspect::Inspector;
 use super::lesson::{Blocker, Schedule, StepDef};
 use super::probe::BlockedProbe;
 use super::session::{SessionHandle, StepAnswer};
@@ -64,6 +66,12 @@ pub struct Scheduler<'r> {
     pub vars: BTreeMap<String, Option<String>>,
     pub timeline: Timeline,
     live: Option<mpsc::UnboundedSender<Event>>,
+    /// Passed before each launch (classroom pacing); `None` runs straight through.
+    gate: Option<StepGate>,
+    /// Lock and row-version reports (`--locks`, `--versions`).
+    inspector: Option<&'r Inspector<'r>>,
+    /// Completions seen at the last row-version report.
+    inspected_completions: usize,
 }
 
 impl<'r> Scheduler<'r> {
@@ -88,7 +96,22 @@ impl<'r> Scheduler<'r> {
             vars: BTreeMap::new(),
             timeline: Timeline::default(),
             live: None,
+            gate: None,
+            inspector: None,
+            inspected_completions: 0,
         }
+    }
+
+    /// Waits at `gate` before every launch.
+    pub fn with_gate(mut self, gate: StepGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Records lock and row-version reports as the inspector's settings ask.
+    pub fn with_inspector(mut self, inspector: &'r Inspector<'r>) -> Self {
+        self.inspector = Some(inspector);
+        self
     }
 
     /// Sends every event, as it is recorded, to `live` as well (for live displays).
@@ -121,7 +144,7 @@ impl<'r> Scheduler<'r> {
     /// Runs one schedule to the end: every step launched and every launched step reported.
     pub async fn run(&mut self, schedule: &Schedule) -> Result<()> {
         let mut waiting: Vec<usize> = Vec::new();
-        for scheduled in &schedule.steps {
+        for (position, scheduled) in schedule.steps.iter().enumerate() {
             let session = self.steps[scheduled.step].session;
 
             // A session runs one statement at a time: wait for its earlier step first, polling the
@@ -141,6 +164,7 @@ impl<'r> Scheduler<'r> {
                 }
             }
 
+            self.pass_gate(position, scheduled.step).await?;
             self.launch(session, scheduled.step, &scheduled.blockers)
                 .await?;
             let must_wait = self.try_complete(session, true, false).await?;
@@ -148,8 +172,10 @@ impl<'r> Scheduler<'r> {
             if must_wait {
                 waiting.push(session);
             }
+            self.inspect_versions().await;
         }
         let left = self.try_complete_steps(waiting, false, true).await?;
+        self.inspect_versions().await;
         if let Some(&session) = left.first() {
             return Err(TxlabError::Schedule(format!(
                 "the schedule ended with steps still waiting on each other (session {})",
@@ -287,6 +313,7 @@ impl<'r> Scheduler<'r> {
                 let blockers = self.probe.blockers(self.sessions[session].pid).await;
                 if !retry {
                     self.report_waiting_at(seen_at, session, blockers, false);
+                    self.inspect_locks(seen_at, session, step).await;
                 }
                 return Ok(true);
             }
@@ -307,6 +334,47 @@ impl<'r> Scheduler<'r> {
         }
         self.report_completion(session);
         Ok(false)
+    }
+
+    /// Asks the gate, if there is one, before launching `step`; a "stop" ends the run.
+    async fn pass_gate(&self, position: usize, step: usize) -> Result<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        let sql = substitute(&self.steps[step].sql, &self.vars);
+        let pids = self.sessions.iter().map(|s| s.pid).collect();
+        if gate.pass(position, step, sql, pids).await {
+            Ok(())
+        } else {
+            Err(TxlabError::Stopped)
+        }
+    }
+
+    /// `--locks`: records who waits for whom, right after a step was observed blocked.
+    async fn inspect_locks(&mut self, at: Instant, session: usize, step: usize) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.locks) else {
+            return;
+        };
+        let pids: Vec<i32> = self.sessions.iter().map(|s| s.pid).collect();
+        if let Some(report) = inspector.locks(&pids).await {
+            self.record(at, Some(session), Some(step), EventKind::Locks(report));
+        }
+    }
+
+    /// `--versions`: after something completed, records what every idle session sees.
+    async fn inspect_versions(&mut self) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.versions) else {
+            return;
+        };
+        let completions = self.timeline.completions().count();
+        if completions == self.inspected_completions {
+            return;
+        }
+        self.inspected_completions = completions;
+        let at = Instant::now();
+        let busy: Vec<bool> = self.active.iter().map(Option::is_some).collect();
+        let report = inspector.versions(self.sessions, &busy).await;
+        self.record(at, None, None, EventKind::Versions(report));
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {
