@@ -89,14 +89,17 @@ impl Keys {
         self.terminal
     }
 
-    /// Waits for the next key that means something here.
-    pub async fn next(&mut self, answers: usize) -> Result<Key> {
+    /// Shows `prompt` and waits for the next key that means something here. On a terminal the
+    /// prompt is printed only once keys are being read (and earlier typing discarded), so a key
+    /// pressed after the prompt appears is never lost.
+    pub async fn next(&mut self, answers: usize, prompt: &str) -> Result<Key> {
         if self.ended {
             return Ok(Key::End);
         }
+        let mut prompt = Some(prompt.to_string());
         loop {
             let key = if self.terminal {
-                let bytes = wait_for_input(true).await?;
+                let bytes = wait_for_input(true, prompt.take()).await?;
                 match bytes {
                     None => Some(Key::End),
                     Some(bytes) => bytes.iter().find_map(|&b| {
@@ -109,6 +112,9 @@ impl Keys {
                     }),
                 }
             } else {
+                if let Some(p) = prompt.take() {
+                    show(&p);
+                }
                 let line = self.next_line().await?;
                 match line {
                     None => Some(Key::End),
@@ -130,7 +136,7 @@ impl Keys {
                 let line: Vec<u8> = self.pending.drain(..=end).collect();
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
             }
-            match wait_for_input(false).await? {
+            match wait_for_input(false, None).await? {
                 Some(bytes) => self.pending.extend(bytes),
                 None if self.pending.is_empty() => return Ok(None),
                 None => {
@@ -140,6 +146,11 @@ impl Keys {
             }
         }
     }
+}
+
+/// Prints the prompt (through the one stdout writer).
+fn show(prompt: &str) {
+    crate::cli::demo::print_out(prompt);
 }
 
 /// Sets the flag when dropped, so an abandoned wait ends its thread; on a terminal it also puts
@@ -167,7 +178,7 @@ impl Drop for CancelOnDrop {
 }
 
 /// Waits for bytes on stdin: `Some(bytes)`, or `None` at end of input.
-async fn wait_for_input(terminal: bool) -> Result<Option<Vec<u8>>> {
+async fn wait_for_input(terminal: bool, prompt: Option<String>) -> Result<Option<Vec<u8>>> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut guard = CancelOnDrop {
         cancel: cancel.clone(),
@@ -175,7 +186,7 @@ async fn wait_for_input(terminal: bool) -> Result<Option<Vec<u8>>> {
         #[cfg(unix)]
         restore: if terminal { unix::attributes() } else { None },
     };
-    let read = tokio::task::spawn_blocking(move || read_blocking(terminal, &cancel))
+    let read = tokio::task::spawn_blocking(move || read_blocking(terminal, prompt, &cancel))
         .await
         .map_err(|e| TxlabError::Classroom(format!("reading keys failed: {e}")))?;
     guard.done = true;
@@ -183,12 +194,19 @@ async fn wait_for_input(terminal: bool) -> Result<Option<Vec<u8>>> {
 }
 
 #[cfg(unix)]
-fn read_blocking(terminal: bool, cancel: &AtomicBool) -> std::io::Result<Option<Vec<u8>>> {
+fn read_blocking(
+    terminal: bool,
+    prompt: Option<String>,
+    cancel: &AtomicBool,
+) -> std::io::Result<Option<Vec<u8>>> {
     let _mode = if terminal {
         Some(unix::KeyMode::enter()?)
     } else {
         None
     };
+    if let Some(p) = prompt {
+        show(&p);
+    }
     loop {
         if cancel.load(Ordering::SeqCst) {
             return Ok(Some(Vec::new()));
@@ -213,7 +231,14 @@ fn read_blocking(terminal: bool, cancel: &AtomicBool) -> std::io::Result<Option<
 }
 
 #[cfg(not(unix))]
-fn read_blocking(_terminal: bool, _cancel: &AtomicBool) -> std::io::Result<Option<Vec<u8>>> {
+fn read_blocking(
+    _terminal: bool,
+    prompt: Option<String>,
+    _cancel: &AtomicBool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if let Some(p) = prompt {
+        show(&p);
+    }
     let mut line = String::new();
     let n = std::io::stdin().read_line(&mut line)?;
     Ok((n > 0).then(|| line.into_bytes()))

@@ -114,20 +114,13 @@ pub fn reveal(r: &Reveal, width: usize) -> Vec<String> {
         r.happened.join(" / ")
     };
     let (mark, text, meaning) = match (&r.guess, r.class_right) {
-        (Some(_), Some(true)) => (
-            "✓",
-            format!("right! {}: {happened}", r.ask),
-            Meaning::Prevented,
-        ),
+        (Some(_), Some(true)) => ("✓", format!("right: {happened}"), Meaning::Prevented),
         (Some(guess), _) => (
             "✗",
-            format!(
-                "{}: the class said \"{guess}\"; what happened: {happened}",
-                r.ask
-            ),
+            format!("the class said \"{guess}\"; what happened: {happened}"),
             Meaning::Aborted,
         ),
-        (None, _) => ("·", format!("{}: {happened}", r.ask), Meaning::Heading),
+        (None, _) => ("·", format!("what happened: {happened}"), Meaning::Heading),
     };
     let mut lines: Vec<String> = wrap(&text, body)
         .into_iter()
@@ -243,7 +236,7 @@ mod tests {
         assert_eq!(
             reveal(&r, 100),
             vec![
-                "  ✗ Will it block?: the class said \"it goes through\"; what happened: it waits",
+                "  ✗ the class said \"it goes through\"; what happened: it waits",
                 "    Row locks last until commit."
             ]
         );

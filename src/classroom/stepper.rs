@@ -116,9 +116,10 @@ impl Classroom<'_> {
         }
         match result {
             Ok(run) => {
-                view.finish(&run, self.style);
+                view.print_rows(&run, self.style);
                 let reveals = self.book.reveal_rest(attempt, &run.timeline);
                 self.print_reveals(reveals);
+                print_out(&render::timeline::footer(&run, self.style));
                 Ok(Ending::Finished(Box::new(run)))
             }
             Err(TxlabError::Stopped) => {
@@ -185,8 +186,10 @@ impl Classroom<'_> {
             text.push('\n');
         }
         text.push_str(last);
-        print_out(&text);
-        let key = self.keys.next(quiz.map_or(0, |q| q.answers.len())).await?;
+        let key = self
+            .keys
+            .next(quiz.map_or(0, |q| q.answers.len()), &text)
+            .await?;
         if self.erase && self.keys.is_terminal() {
             print_out(&screen::erase(lines.len()));
         } else {
@@ -304,11 +307,5 @@ impl<'a> LiveView<'a> {
         }
         self.rows_printed = self.rows_printed.max(rows.len());
         print_out(&text);
-    }
-
-    /// The rest of the finished run: remaining rows, the verdict and the legend.
-    fn finish(&mut self, run: &LessonRun, style: &Style) {
-        self.print_rows(run, style);
-        print_out(&render::timeline::footer(run, style));
     }
 }
