@@ -20,7 +20,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start() -> Option<Tmux> {
+    /// `name` keeps the tests of this binary (which run in parallel) on separate servers.
+    fn start(name: &str) -> Option<Tmux> {
         let available = Command::new("tmux")
             .arg("-V")
             .stdout(Stdio::null())
@@ -31,7 +32,7 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (Debian: apt-get install tmux)");
             return None;
         }
-        let socket = format!("txlab-test-{}", std::process::id());
+        let socket = format!("txlab-test-{}-{name}", std::process::id());
         let dir = std::env::temp_dir().join(&socket);
         std::fs::create_dir_all(&dir).unwrap();
         Some(Tmux { socket, dir })
@@ -187,7 +188,9 @@ fn leftovers(pid: u32) -> (i64, i64) {
 
 #[test]
 fn step_runs_replays_and_quits_in_a_real_terminal() {
-    let Some(tmux) = Tmux::start() else { return };
+    let Some(tmux) = Tmux::start("step") else {
+        return;
+    };
     let url = common::database_url();
     tmux.run_txlab(
         "step",
@@ -263,7 +266,9 @@ fn step_runs_replays_and_quits_in_a_real_terminal() {
 
 #[test]
 fn ctrl_c_at_a_prompt_restores_the_terminal_and_cleans_up() {
-    let Some(tmux) = Tmux::start() else { return };
+    let Some(tmux) = Tmux::start("ctrlc") else {
+        return;
+    };
     let url = common::database_url();
     tmux.run_txlab(
         "ctrlc",
