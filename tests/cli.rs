@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 use tokio_postgres::NoTls;
 
+/// A lesson whose last step sleeps for a minute: an interrupt always lands mid-run.
+const SLOW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slow.toml");
+
 fn txlab() -> Command {
     let mut cmd = Command::cargo_bin("txlab").unwrap();
     cmd.env_remove("DATABASE_URL")
@@ -271,8 +274,10 @@ fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
     let rt = common::runtime();
     let mut child = txlab()
         .args([
-            "demo",
-            "isolation",
+            "run",
+            SLOW,
+            "--step-timeout",
+            "120",
             "--database-url",
             &common::database_url(),
         ])
@@ -289,6 +294,11 @@ fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
         assert!(
             wait_until(&client, schemas, &format!("txlab\\_{pid}\\_%"), true).await,
             "the demo never created its schema"
+        );
+        let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'SELECT pg_sleep%'";
+        assert!(
+            wait_until(&client, sleeping, &format!("txlab-{pid}"), true).await,
+            "the slow step never started"
         );
         // SAFETY: signalling our own child.
         unsafe { libc::kill(pid as i32, libc::SIGINT) };
@@ -310,7 +320,7 @@ fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
 #[test]
 fn sigint_mid_demo_removes_the_throwaway_cluster() {
     let mut child = txlab()
-        .args(["demo", "isolation"])
+        .args(["run", SLOW, "--step-timeout", "120"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -321,11 +331,13 @@ fn sigint_mid_demo_removes_the_throwaway_cluster() {
         std::fs::read_dir(std::env::temp_dir())
             .unwrap()
             .filter_map(|e| e.ok())
-            .find(|e| {
-                e.file_name().to_string_lossy().starts_with(&prefix)
-                    && e.path().join("data/postmaster.pid").exists()
-            })
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
             .map(|e| e.path())
+            .filter(|dir| {
+                // Complete once the server has written that it is ready.
+                std::fs::read_to_string(dir.join("data/postmaster.pid"))
+                    .is_ok_and(|t| t.lines().nth(7).map(str::trim) == Some("ready"))
+            })
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let run_dir = loop {

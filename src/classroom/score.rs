@@ -198,6 +198,7 @@ mod tests {
                     error: None,
                     tx_end: None,
                     waited: None,
+                    conflict: None,
                 }),
             );
         }

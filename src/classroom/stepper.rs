@@ -56,7 +56,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style, pace: Pace) -> Result
     'runs: for (lesson, level) in &plan.runs {
         loop {
             match room.attempt(lesson, *level).await? {
-                Ending::Finished(run) => {
+                Ending::Finished(mut run) => {
+                    run.levels_shown = plan.runs.iter().filter(|(l, _)| l.id == lesson.id).count();
                     finished.push(*run);
                     print_out("\n");
                     break;
@@ -69,8 +70,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style, pace: Pace) -> Result
     if pace.quiz && !room.book.is_empty() {
         print_out(&format!("{}\n", screen::score(&room.book.score())));
     }
-    if plan.matrix && finished.len() > 1 {
-        print_out(&render::matrix::render(&finished, style));
+    if let Some(summary) = crate::cli::demo::summary(&finished, plan.matrix, style) {
+        print_out(&summary);
     }
     let all_match = finished
         .iter()
@@ -268,6 +269,9 @@ impl<'a> LiveView<'a> {
             anomaly_name: lesson.title.to_uppercase(),
             summary: lesson.summary.clone(),
             explanation: lesson.explanation.clone(),
+            demo: lesson.demo.clone(),
+            variant: lesson.variant.clone(),
+            levels_shown: 1,
             level: self.level,
             sessions: lesson
                 .sessions

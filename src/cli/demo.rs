@@ -35,7 +35,7 @@ impl Plan {
         let lessons = if name == ISOLATION {
             catalog::by_topic("anomalies")
         } else {
-            vec![catalog::find(name)?]
+            catalog::resolve_demo(name)?
         };
         Ok(Plan::build(lessons, &levels, flags, name == ISOLATION))
     }
@@ -125,7 +125,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
             lesson.id,
             level.map(|l| l.slug()).unwrap_or("")
         ));
-        let run = run_lesson(&lab.server, &lab.sandbox, lesson, *level, &plan.options).await?;
+        let mut run = run_lesson(&lab.server, &lab.sandbox, lesson, *level, &plan.options).await?;
+        run.levels_shown = plan.runs.iter().filter(|(l, _)| l.id == lesson.id).count();
         if text {
             let shown = render::timeline::render(&run, style);
             bar.suspend(|| print_out(&format!("{shown}\n")));
@@ -136,8 +137,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     bar.finish_and_clear();
     match plan.format {
         OutputFormat::Text => {
-            if plan.matrix {
-                print_out(&render::matrix::render(&finished, style));
+            if let Some(summary) = summary(&finished, plan.matrix, style) {
+                print_out(&summary);
             }
         }
         OutputFormat::Json => {
@@ -165,6 +166,22 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
         .iter()
         .all(|r| r.verdict.as_ref().is_none_or(|v| v.matches_expectation()));
     Ok(all_match || !plan.check)
+}
+
+/// What follows the timelines: a demo group's comparison, or the matrix when the plan wants one.
+pub fn summary(finished: &[LessonRun], matrix: bool, style: &Style) -> Option<String> {
+    let demo = finished.first().and_then(|r| r.demo.clone());
+    match demo {
+        Some(demo)
+            if finished
+                .iter()
+                .all(|r| r.demo.as_deref() == Some(demo.as_str())) =>
+        {
+            Some(render::compare::render(&demo, finished, style))
+        }
+        _ if matrix => Some(render::matrix::render(finished, style)),
+        _ => None,
+    }
 }
 
 /// Writes to stdout; a closed pipe (`txlab … | head`) is not an error, so it ends quietly.

@@ -10,12 +10,15 @@ use tokio_postgres::Client;
 use super::connect::{Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
+/// Numbers schemas for the whole process, not per sandbox: two sandboxes in one process (tests run
+/// side by side) must never pick the same schema name.
+static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
+
 /// The schemas and connections this process has created on one server.
 #[derive(Debug)]
 pub struct Sandbox {
     application_name: String,
     live: Mutex<Vec<String>>,
-    counter: AtomicU32,
 }
 
 impl Default for Sandbox {
@@ -29,7 +32,6 @@ impl Sandbox {
         Sandbox {
             application_name: format!("txlab-{}", std::process::id()),
             live: Mutex::new(Vec::new()),
-            counter: AtomicU32::new(0),
         }
     }
 
@@ -40,7 +42,7 @@ impl Sandbox {
 
     /// Creates a fresh, uniquely named schema.
     pub async fn create_schema(&self, control: &Client) -> Result<String> {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let n = SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("txlab_{}_{}", std::process::id(), n);
         control
             .batch_execute(&format!("CREATE SCHEMA {name}"))

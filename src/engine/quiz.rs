@@ -401,6 +401,7 @@ mod tests {
             }),
             tx_end,
             waited: None,
+            conflict: None,
         }
     }
 

@@ -58,6 +58,12 @@ pub struct LessonRun {
     pub anomaly_name: String,
     pub summary: String,
     pub explanation: String,
+    /// The demo group and variant name, for lessons that are one variant of a demo.
+    pub demo: Option<String>,
+    pub variant: Option<String>,
+    /// How many levels this lesson is shown at in the current command (labels add the level
+    /// only when it tells variants apart).
+    pub levels_shown: usize,
     pub level: Option<IsolationLevel>,
     pub sessions: Vec<SessionInfo>,
     /// The steps as sent (isolation level applied), indexed like the timeline's `step`.
@@ -210,6 +216,8 @@ async fn run_in_schema(
         if let Some(live) = &opts.live {
             scheduler = scheduler.with_live_events(live.clone());
         }
+        scheduler = scheduler
+            .with_retry_policies(lesson.sessions.iter().map(|s| s.retry.clone()).collect());
         if let Some(gate) = &opts.gate {
             scheduler = scheduler.with_gate(gate.clone());
         }
@@ -270,6 +278,9 @@ async fn run_in_schema(
             .unwrap_or_else(|| lesson.title.to_uppercase()),
         summary: lesson.summary.clone(),
         explanation: lesson.explanation.clone(),
+        demo: lesson.demo.clone(),
+        variant: lesson.variant.clone(),
+        levels_shown: 1,
         level,
         sessions: infos,
         steps,
@@ -315,6 +326,7 @@ fn setup_event(
                 error: None,
                 tx_end: None,
                 waited: None,
+                conflict: None,
             },
         },
     }

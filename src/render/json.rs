@@ -42,7 +42,17 @@ pub fn result(run: &LessonRun) -> Value {
 
 fn events(run: &LessonRun) -> Vec<Value> {
     let mut out = Vec::new();
+    // The SQL as sent (captured values substituted), per session, from its latest launch.
+    let mut sent: std::collections::HashMap<Option<usize>, String> =
+        std::collections::HashMap::new();
     for e in &run.timeline.events {
+        if let EventKind::Launch { sql } = &e.kind {
+            sent.insert(e.session, sql.clone());
+        }
+        let sql = sent
+            .get(&e.session)
+            .cloned()
+            .or_else(|| e.step.and_then(|s| run.steps.get(s)).map(|s| s.sql.clone()));
         let session = e
             .session
             .and_then(|s| run.sessions.get(s))
@@ -55,7 +65,7 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 "pid": e.pid,
                 "step": step.map(|s| s.name.clone()),
                 "kind": kind,
-                "sql": step.map(|s| s.sql.clone()),
+                "sql": sql,
                 "rows": Value::Null,
                 "error": Value::Null,
             })
@@ -75,6 +85,19 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 let mut v = base("blocked");
                 v["blocked_by"] = json!(blockers);
                 v["forced"] = json!(forced);
+                out.push(v);
+            }
+            EventKind::Retry {
+                attempt,
+                max_attempts,
+                backoff,
+                reason,
+            } => {
+                let mut v = base("retry");
+                v["attempt"] = json!(attempt);
+                v["max_attempts"] = json!(max_attempts);
+                v["backoff_ms"] = json!((millis(*backoff) * 1000.0).round() / 1000.0);
+                v["reason"] = json!(reason);
                 out.push(v);
             }
             EventKind::Notice { severity, message } => {
@@ -124,6 +147,12 @@ fn events(run: &LessonRun) -> Vec<Value> {
                         out.push(v);
                     }
                     None => {}
+                }
+                if let Some(conflict) = &c.conflict {
+                    let mut v = base("conflict");
+                    v["expected_rows"] = json!(conflict.expected_rows);
+                    v["touched_rows"] = json!(conflict.touched_rows);
+                    out.push(v);
                 }
                 if let Some(err) = &c.error {
                     let mut v = base("error");

@@ -3,6 +3,7 @@
 //! They never query the database and never decide anything; they only say what the engine saw.
 
 pub mod cell;
+pub mod compare;
 pub mod describe;
 pub mod html;
 pub mod inspect;

@@ -22,6 +22,7 @@ fn step(name: &str, session: usize, sql: &str, say: Option<&str>) -> StepDef {
         capture: Vec::new(),
         capture_rows: None,
         quiz: None,
+        expect_rows: None,
     }
 }
 
@@ -31,6 +32,7 @@ fn done(results: Vec<StatementResult>, tx_end: Option<TxEnd>, waited: Option<u64
         error: None,
         tx_end,
         waited: waited.map(Duration::from_millis),
+        conflict: None,
     })
 }
 
@@ -214,6 +216,9 @@ pub fn two_session_run() -> LessonRun {
         summary: "Two deposits into one account <at once>.".into(),
         explanation: "Both add to the balance in SQL, so the second waits and adds to the first."
             .into(),
+        demo: None,
+        variant: None,
+        levels_shown: 1,
         level: Some(IsolationLevel::ReadCommitted),
         sessions: vec![
             SessionInfo {

@@ -205,6 +205,8 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
         .collect();
     let mut rows = Vec::new();
     let mut last_views: Vec<Option<&View>> = vec![None; n];
+    // Narration belongs to a step's first attempt, not to its replays after a retry.
+    let mut retried = vec![false; n];
     let mut i = 0;
     while i < events.len() {
         let event = events[i];
@@ -239,6 +241,7 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
             EventKind::Launch { sql } => {
                 if let Some(say) = event
                     .step
+                    .filter(|_| !retried[session])
                     .and_then(|s| run.steps.get(s))
                     .and_then(|s| s.say.as_deref())
                 {
@@ -285,6 +288,20 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
             EventKind::Notice { severity, message } => {
                 cell.push_hanging(&format!("{severity}: {message}"), Meaning::Dim, width, 2);
             }
+            EventKind::Retry {
+                attempt,
+                max_attempts,
+                backoff,
+                reason,
+            } => {
+                let text = format!(
+                    "↻ rolled back ({reason}); retry {}/{max_attempts} after {} ms backoff",
+                    attempt,
+                    ms(*backoff)
+                );
+                cell.push_hanging(&text, Meaning::Waiting, width, 2);
+                retried[session] = true;
+            }
             EventKind::Locks(report) => {
                 rows.push(Row {
                     t: Some(event.t),
@@ -322,7 +339,13 @@ fn completion_lines(
     width: usize,
 ) {
     use crate::engine::event::{StatementResult, TxEnd};
-    for text in results(c, sql) {
+    // A conflicting UPDATE's "UPDATE 0" is said by the conflict line below.
+    let shown = if c.conflict.is_some() {
+        Vec::new()
+    } else {
+        results(c, sql)
+    };
+    for (i, text) in shown.into_iter().enumerate() {
         let (mark, meaning) = match c.tx_end {
             Some(TxEnd::Commit) => ("✓", Meaning::Commit),
             Some(TxEnd::Rollback) | Some(TxEnd::CommitBecameRollback) => ("✗", Meaning::Aborted),
@@ -335,7 +358,16 @@ fn completion_lines(
             }
             None => ("✓", Meaning::Ok),
         };
+        // A result set's first line carries the mark; its other rows line up beneath.
+        let mark = if i == 0 || mark != "→" { mark } else { " " };
         cell.push_hanging(&format!("{mark} {text}"), meaning, width, 2);
+    }
+    if let Some(conflict) = &c.conflict {
+        let text = format!(
+            "✗ optimistic conflict: touched {} rows, expected {} (someone changed it first)",
+            conflict.touched_rows, conflict.expected_rows
+        );
+        cell.push_hanging(&text, Meaning::Aborted, width, 2);
     }
     if let Some(e) = &c.error {
         cell.push_hanging(
