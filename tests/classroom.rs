@@ -590,3 +590,57 @@ fn html_export_loads_in_headless_chromium() {
     assert!(dom.contains("data-aborted=\"rgb(255, 97, 97)\""), "{dom}");
     assert!(dom.contains("data-anomaly=\"rgb(255, 255, 255)\""), "{dom}");
 }
+
+/// The built-in `deadlock` lesson marks the victim's step `(*)` (reported waiting without asking
+/// the server); --locks still records the wait-for cycle once the server sees it.
+#[test]
+fn locks_in_the_built_in_deadlock_lesson_name_waiter_holder_and_cycle() {
+    let out = txlab()
+        .args(["demo", "deadlock", "--locks", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = &doc["results"][0];
+    let pids: Vec<i64> = result["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["pid"].as_i64().unwrap())
+        .collect();
+    let victim = pids[1];
+    let reports: Vec<&serde_json::Value> = result["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "locks")
+        .collect();
+    assert_eq!(reports.len(), 2, "{reports:#?}");
+    let edge =
+        |w: &serde_json::Value| (w["waiter"].as_i64().unwrap(), w["holder"].as_i64().unwrap());
+    let first: Vec<_> = reports[0]["locks"]["waits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(edge)
+        .collect();
+    assert_eq!(first, vec![(pids[0], victim)]);
+    let last = &reports[1]["locks"];
+    let edges: Vec<_> = last["waits"].as_array().unwrap().iter().map(edge).collect();
+    assert_eq!(edges, vec![(pids[0], victim), (victim, pids[0])]);
+    assert_eq!(last["cycle"], serde_json::json!([pids[0], victim]));
+    assert!(
+        last["waits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["locktype"] == "transactionid"
+                && w["wanted"] == "ShareLock"
+                && w["held"] == serde_json::json!(["ExclusiveLock"]))
+    );
+}

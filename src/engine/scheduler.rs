@@ -398,6 +398,7 @@ impl<'r> Scheduler<'r> {
         let step = active.step;
         if !retry && active.blockers.contains(&Blocker::Once) {
             self.report_waiting(session, Vec::new(), true);
+            self.inspect_locks_once_blocked(session, step).await;
             return Ok(true);
         }
         let start = Instant::now();
@@ -489,6 +490,24 @@ impl<'r> Scheduler<'r> {
         let pids: Vec<i32> = self.sessions.iter().map(|s| s.pid).collect();
         if let Some(report) = inspector.locks(&pids).await {
             self.record(at, Some(session), Some(step), EventKind::Locks(report));
+        }
+    }
+
+    /// `--locks` for a step a `(*)` marker reported waiting without asking the server: waits,
+    /// briefly and bounded, until the server sees it blocked, then records the report. (With
+    /// `--locks` a deadlock victim's `deadlock_timeout` is longer than this wait.)
+    async fn inspect_locks_once_blocked(&mut self, session: usize, step: usize) {
+        if !self.inspector.is_some_and(|i| i.what.locks) {
+            return;
+        }
+        let pid = self.sessions[session].pid;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(200) {
+            match self.probe.is_blocked(pid).await {
+                Ok(true) => return self.inspect_locks(Instant::now(), session, step).await,
+                Ok(false) => tokio::time::sleep(self.settings.poll).await,
+                Err(_) => return,
+            }
         }
     }
 
