@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::inspect::{LockReport, VersionsReport};
+
 /// The server's error, as it sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorInfo {
@@ -70,6 +72,11 @@ pub enum EventKind {
     Completed(Completion),
     /// A NOTICE/WARNING the session's backend sent.
     Notice { severity: String, message: String },
+    /// `--locks`: the lock waits among the sessions, collected on the control connection the
+    /// moment this event's step was observed blocked (recorded right after its `Waiting`).
+    Locks(LockReport),
+    /// `--versions`: the row versions and snapshot every session could see after a step.
+    Versions(VersionsReport),
     /// The session's retry wrapper rolled its transaction back and, after `backoff`, starts
     /// attempt number `attempt` (2 = first retry) because of `reason` (a SQLSTATE or `conflict`).
     Retry {
@@ -160,6 +167,8 @@ impl Timeline {
                         None => format!("done {:?}", c.tx_end),
                     },
                     EventKind::Notice { message, .. } => format!("notice {message}"),
+                    EventKind::Locks(_) => "locks".to_string(),
+                    EventKind::Versions(_) => "versions".to_string(),
                     EventKind::Retry {
                         attempt, reason, ..
                     } => format!("retry {attempt} {reason}"),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::level::IsolationLevel;
+use super::quiz::Quiz;
 use super::verdict::Expectation;
 
 /// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
@@ -89,6 +90,8 @@ pub struct StepDef {
     pub capture: Vec<String>,
     /// A name for the number of rows this step returns.
     pub capture_rows: Option<String>,
+    /// A question for the class, asked before the step (`--quiz`).
+    pub quiz: Option<Quiz>,
     /// Optimistic locking: the rows this step must touch (`UPDATE … WHERE version = v` → 1);
     /// any other count is an optimistic conflict, a named outcome like an error.
     pub expect_rows: Option<u64>,

@@ -12,6 +12,7 @@ use super::lesson::{
     VerdictRule,
 };
 use super::level::IsolationLevel;
+use super::quiz::QuizSpec;
 use super::verdict::Expectation;
 use crate::error::{Result, TxlabError};
 
@@ -126,6 +127,7 @@ struct FileStep {
     always_waits: bool,
     #[serde(default)]
     report_after: Vec<Spanned<String>>,
+    quiz: Option<QuizSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +225,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             say: s.say.clone(),
             capture: Vec::new(),
             capture_rows: s.capture_rows.clone(),
+            quiz: None,
             expect_rows: s.expect_rows,
         });
     }
@@ -246,6 +249,13 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             blockers.push(Blocker::Step(idx));
         }
         schedule.steps.push(ScheduledStep { step: i, blockers });
+        if let Some(quiz) = &s.quiz {
+            let names: Vec<&str> = steps.iter().map(|d| d.name.as_str()).collect();
+            let compiled = quiz
+                .compile(i, &names)
+                .map_err(|(span, m)| err(span.or(Some(s.session.span())), m))?;
+            steps[i].quiz = Some(compiled);
+        }
     }
 
     let parse_level = |s: &Spanned<String>| {

@@ -8,6 +8,8 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::event::{Completion, Event, EventKind, StatementResult, Timeline};
+use super::gate::StepGate;
+use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
 use super::probe::{BlockedProbe, check_support};
@@ -22,6 +24,9 @@ use crate::error::{Result, TxlabError};
 pub const VICTIM_DEADLOCK_TIMEOUT: &str = "20ms";
 /// Everyone else's: long enough that only the victim ever runs the detector.
 pub const SURVIVOR_DEADLOCK_TIMEOUT: &str = "10s";
+/// The victim's with `--locks`: the lock report is read after the block is observed, and must
+/// still find the wait-for cycle the detector is about to break.
+pub const VICTIM_DEADLOCK_TIMEOUT_WITH_LOCKS: &str = "300ms";
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +34,10 @@ pub struct RunOptions {
     pub scheduler: SchedulerSettings,
     /// Receives every event as it is recorded (live displays); the timeline gets them anyway.
     pub live: Option<mpsc::UnboundedSender<Event>>,
+    /// Passed before each launch (`--step`, `--quiz`).
+    pub gate: Option<StepGate>,
+    /// Lock and row-version reports to record (`--locks`, `--versions`).
+    pub inspect: Inspect,
 }
 
 /// A session as it ran: who, and which backend.
@@ -167,7 +176,12 @@ async fn run_in_schema(
         );
     }
     if let Some(victim) = lesson.deadlock_victim {
-        notes.push(configure_deadlock_victim(&mut sessions, &infos, victim).await);
+        let timeout = if opts.inspect.locks {
+            VICTIM_DEADLOCK_TIMEOUT_WITH_LOCKS
+        } else {
+            VICTIM_DEADLOCK_TIMEOUT
+        };
+        notes.push(configure_deadlock_victim(&mut sessions, &infos, victim, timeout).await);
     }
 
     let outcome = async {
@@ -187,6 +201,10 @@ async fn run_in_schema(
             }
         }
         let probe = BlockedProbe::prepare(control, infos.iter().map(|s| s.pid).collect()).await?;
+        let inspector = match opts.inspect.any() {
+            true => Some(Inspector::prepare(control, opts.inspect, schema).await?),
+            false => None,
+        };
         let clock = Instant::now();
         let mut scheduler = Scheduler::new(&steps, &mut sessions, &probe, clock, opts.scheduler);
         if let Some(live) = &opts.live {
@@ -194,6 +212,13 @@ async fn run_in_schema(
         }
         scheduler = scheduler
             .with_retry_policies(lesson.sessions.iter().map(|s| s.retry.clone()).collect());
+        if let Some(gate) = &opts.gate {
+            scheduler = scheduler.with_gate(gate.clone());
+        }
+        if let Some(inspector) = &inspector {
+            notes.extend(inspector.notes());
+            scheduler = scheduler.with_inspector(inspector);
+        }
         scheduler.run(&lesson.schedules[0]).await?;
         let schedule_time = clock.elapsed();
         Ok((
@@ -311,10 +336,11 @@ async fn configure_deadlock_victim(
     sessions: &mut [SessionHandle],
     infos: &[SessionInfo],
     victim: usize,
+    victim_timeout: &str,
 ) -> String {
     for (i, session) in sessions.iter_mut().enumerate() {
         let value = if i == victim {
-            VICTIM_DEADLOCK_TIMEOUT
+            victim_timeout
         } else {
             SURVIVOR_DEADLOCK_TIMEOUT
         };
@@ -331,7 +357,7 @@ async fn configure_deadlock_victim(
         }
     }
     format!(
-        "deadlock_timeout is {VICTIM_DEADLOCK_TIMEOUT} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
+        "deadlock_timeout is {victim_timeout} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
          deadlock detector first and is the one aborted",
         infos[victim].label, infos[victim].label
     )

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::event::{Completion, Conflict, Event, EventKind, StatementResult, Timeline, TxEnd};
+use super::gate::StepGate;
+use super::inspect::Inspector;
 use super::lesson::{Blocker, RetryOn, RetryPolicy, Schedule, ScheduledStep, StepDef};
 use super::probe::BlockedProbe;
 use super::session::{SessionHandle, StepAnswer};
@@ -71,6 +73,12 @@ pub struct Scheduler<'r> {
     pub timeline: Timeline,
     live: Option<mpsc::UnboundedSender<Event>>,
     retry: TxTracking,
+    /// Passed before each launch (classroom pacing); `None` runs straight through.
+    gate: Option<StepGate>,
+    /// Lock and row-version reports (`--locks`, `--versions`).
+    inspector: Option<&'r Inspector<'r>>,
+    /// Completions seen at the last row-version report.
+    inspected_completions: usize,
 }
 
 /// Per-session transaction bookkeeping: whether a transaction block is open and has failed (so a
@@ -121,7 +129,22 @@ impl<'r> Scheduler<'r> {
                 pending: vec![None; n],
                 seed: clock.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15,
             },
+            gate: None,
+            inspector: None,
+            inspected_completions: 0,
         }
+    }
+
+    /// Waits at `gate` before every scheduled launch (a retry wrapper's replays do not wait).
+    pub fn with_gate(mut self, gate: StepGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Records lock and row-version reports as the inspector's settings ask.
+    pub fn with_inspector(mut self, inspector: &'r Inspector<'r>) -> Self {
+        self.inspector = Some(inspector);
+        self
     }
 
     /// Gives sessions retry wrappers (index = session).
@@ -160,10 +183,11 @@ impl<'r> Scheduler<'r> {
     /// Runs one schedule to the end: every step launched and every launched step reported.
     pub async fn run(&mut self, schedule: &Schedule) -> Result<()> {
         let mut waiting: Vec<usize> = Vec::new();
-        for scheduled in &schedule.steps {
+        for (position, scheduled) in schedule.steps.iter().enumerate() {
             let session = self.steps[scheduled.step].session;
             self.wait_for_session(session, &mut waiting).await?;
             self.run_pending_retries(session, &mut waiting).await?;
+            self.pass_gate(position, scheduled.step).await?;
             self.launch_and_settle(scheduled, &mut waiting).await?;
         }
         loop {
@@ -174,6 +198,7 @@ impl<'r> Scheduler<'r> {
             };
             self.run_pending_retries(session, &mut waiting).await?;
         }
+        self.inspect_versions().await;
         if let Some(&session) = waiting.first() {
             return Err(TxlabError::Schedule(format!(
                 "the schedule ended with steps still waiting on each other (session {})",
@@ -222,6 +247,7 @@ impl<'r> Scheduler<'r> {
         if must_wait {
             waiting.push(session);
         }
+        self.inspect_versions().await;
         Ok(())
     }
 
@@ -381,6 +407,11 @@ impl<'r> Scheduler<'r> {
             // timing. Still, look briefly so the timeline can say whom it waits for.
             let (at, blockers, forced) = self.glance_at_block(session).await?;
             self.report_waiting_at(at, session, blockers, forced);
+            if forced {
+                self.inspect_locks_once_blocked(session, step).await;
+            } else {
+                self.inspect_locks(at, session, step).await;
+            }
             return Ok(true);
         }
         let start = Instant::now();
@@ -427,6 +458,7 @@ impl<'r> Scheduler<'r> {
                 let blockers = self.probe.blockers(self.sessions[session].pid).await;
                 if !retry {
                     self.report_waiting_at(seen_at, session, blockers, false);
+                    self.inspect_locks(seen_at, session, step).await;
                 }
                 return Ok(true);
             }
@@ -466,6 +498,65 @@ impl<'r> Scheduler<'r> {
             }
         }
         Ok((Instant::now(), Vec::new(), true))
+    }
+
+    /// Asks the gate, if there is one, before launching `step`; a "stop" ends the run.
+    async fn pass_gate(&self, position: usize, step: usize) -> Result<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        let sql = substitute(&self.steps[step].sql, &self.vars);
+        let pids = self.sessions.iter().map(|s| s.pid).collect();
+        if gate.pass(position, step, sql, pids).await {
+            Ok(())
+        } else {
+            Err(TxlabError::Stopped)
+        }
+    }
+
+    /// `--locks`: records who waits for whom, right after a step was observed blocked.
+    async fn inspect_locks(&mut self, at: Instant, session: usize, step: usize) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.locks) else {
+            return;
+        };
+        let pids: Vec<i32> = self.sessions.iter().map(|s| s.pid).collect();
+        if let Some(report) = inspector.locks(&pids).await {
+            self.record(at, Some(session), Some(step), EventKind::Locks(report));
+        }
+    }
+
+    /// `--locks` for a step a `(*)` marker reported waiting without asking the server: waits,
+    /// briefly and bounded, until the server sees it blocked, then records the report. (With
+    /// `--locks` a deadlock victim's `deadlock_timeout` is longer than this wait.)
+    async fn inspect_locks_once_blocked(&mut self, session: usize, step: usize) {
+        if !self.inspector.is_some_and(|i| i.what.locks) {
+            return;
+        }
+        let pid = self.sessions[session].pid;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(200) {
+            match self.probe.is_blocked(pid).await {
+                Ok(true) => return self.inspect_locks(Instant::now(), session, step).await,
+                Ok(false) => tokio::time::sleep(self.settings.poll).await,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// `--versions`: after something completed, records what every idle session sees.
+    async fn inspect_versions(&mut self) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.versions) else {
+            return;
+        };
+        let completions = self.timeline.completions().count();
+        if completions == self.inspected_completions {
+            return;
+        }
+        self.inspected_completions = completions;
+        let at = Instant::now();
+        let busy: Vec<bool> = self.active.iter().map(Option::is_some).collect();
+        let report = inspector.versions(self.sessions, &busy).await;
+        self.record(at, None, None, EventKind::Versions(report));
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {

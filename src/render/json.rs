@@ -105,6 +105,16 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["message"] = json!(format!("{severity}: {message}"));
                 out.push(v);
             }
+            EventKind::Locks(report) => {
+                let mut v = base("locks");
+                v["locks"] = json!(report);
+                out.push(v);
+            }
+            EventKind::Versions(report) => {
+                let mut v = base("versions");
+                v["versions"] = json!(report);
+                out.push(v);
+            }
             EventKind::Completed(c) => {
                 if let Some(waited) = c.waited {
                     let mut v = base("unblocked");
