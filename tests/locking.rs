@@ -248,9 +248,10 @@ fn check_retries(seen: &Observed) {
     let lvl = seen.level;
     let snapshot_levels = matches!(lvl, RepeatableRead | Serializable);
     let staged = match id {
-        "transfer-optimistic" | "counter-optimistic" | "version-race-unique" | "retry-deadlock" => {
-            true
-        }
+        "transfer-optimistic"
+        | "counter-optimistic"
+        | "version-race-constraint"
+        | "retry-deadlock" => true,
         "counter-serializable"
         | "retry-serializable"
         | "long-lock-broken"
@@ -456,7 +457,7 @@ fn version_race_gives_distinct_versions() {
             let mut distinct = versions.clone();
             distinct.dedup();
             assert_eq!(occurred(seen), distinct != versions, "{}", seen.what());
-            if seen.run.lesson_id == "version-race-unique" {
+            if seen.run.lesson_id == "version-race-constraint" {
                 assert_eq!(versions, [1, 2, 3, 4], "the retry registered 4");
                 assert!(seen.errors().iter().any(|e| e == "23505" || e == "40001"));
             }
@@ -530,7 +531,7 @@ fn skip_locked_does_every_job_exactly_once() {
     check_comparison(
         "skip-locked",
         &runs,
-        &["JOB DONE TWICE OCCURRED", "no waiting"],
+        &["JOB DONE MORE THAN ONCE OCCURRED", "no waiting"],
     );
 }
 
@@ -543,24 +544,24 @@ fn for_share_blocks_whom_the_manual_says() {
             let zero = Duration::ZERO;
             let who = |s: &str| seen.first_blockers(s);
             match seen.run.lesson_id.as_str() {
-                "for-share-share" => {
+                "for-share-readers" => {
                     assert_eq!(seen.waited("b"), zero, "FOR SHARE + FOR SHARE");
                     assert!(seen.waited("c") > zero, "UPDATE after FOR SHARE");
                     assert_eq!(who("c"), ["a"]);
                     assert_eq!(seen.num("price"), 24.90);
                 }
-                "for-share-key-share" => {
+                "for-share-references" => {
                     assert_eq!(seen.waited("a"), zero);
                     assert_eq!(seen.waited("b"), zero, "NO KEY UPDATE + KEY SHARE");
                     assert!(seen.waited("c") > zero, "FOR UPDATE after both");
                     assert!(who("c").contains(&"a".to_string()), "{:?}", who("c"));
                 }
-                "for-share-lock-table" => {
+                "for-share-table-lock" => {
                     assert_eq!(seen.waited("b"), zero, "ACCESS SHARE + SHARE");
                     assert!(seen.waited("c") > zero, "ROW EXCLUSIVE after SHARE");
                     assert_eq!(who("c"), ["a"]);
                 }
-                "for-share-lock-queue" => {
+                "for-share-table-queue" => {
                     assert_eq!(who("b"), ["a"], "ALTER TABLE waits for the reader");
                     assert_eq!(who("c"), ["b"], "the SELECT queues behind the ALTER");
                 }
@@ -658,7 +659,9 @@ fn long_lock_makes_everyone_wait_for_slow_work() {
                 if seen.run.lesson_id == "long-lock-broken" {
                     assert!(seen.waited(s) >= slow, "{s} waited: {}", seen.what());
                 } else {
-                    assert!(seen.waited(s) < slow / 2, "{s} waited: {}", seen.what());
+                    // The verdict's line between "waited for the slow work" and not.
+                    let short = Duration::from_millis(150);
+                    assert!(seen.waited(s) < short, "{s} waited: {}", seen.what());
                 }
             }
         },
