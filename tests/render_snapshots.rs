@@ -154,7 +154,7 @@ fn dirty_read_at_read_uncommitted() {
 fn the_full_matrix() {
     let rt = common::runtime();
     let sandbox = common::sandbox();
-    let runs: Vec<LessonRun> = common::runs::matrix()
+    let runs: Vec<LessonRun> = common::runs::isolation_matrix()
         .iter()
         .map(|(lesson, level)| normalise(common::runs::run(&rt, &sandbox, lesson, *level)))
         .collect();

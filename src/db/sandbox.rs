@@ -20,7 +20,9 @@ pub struct Sandbox {
     application_name: String,
     /// Idle connections of earlier runs, reset and ready: opening a backend costs milliseconds,
     /// and a matrix of 44 runs would open 150 of them.
-    idle: tokio::sync::Mutex<Vec<Connected>>,
+    /// Each is tagged with the thread whose runtime drives it: a connection's driver task lives on
+    /// that runtime, so it is only handed out there (tests run one runtime per thread).
+    idle: tokio::sync::Mutex<Vec<(std::thread::ThreadId, Connected)>>,
     /// The server was checked for what txlab needs.
     pub checked: AtomicBool,
     live: Mutex<Vec<String>>,
@@ -50,7 +52,14 @@ impl Sandbox {
     /// A connection working in `schema` (its `search_path`): an idle one from an earlier run when
     /// there is one, a new one otherwise.
     pub async fn checkout(&self, server: &Server, schema: Option<&str>) -> Result<Connected> {
-        let reused = self.idle.lock().await.pop();
+        let here = std::thread::current().id();
+        let reused = {
+            let mut idle = self.idle.lock().await;
+            idle.retain(|(_, c)| !c.client.is_closed());
+            idle.iter()
+                .rposition(|(t, _)| *t == here)
+                .map(|i| idle.remove(i).1)
+        };
         let conn = match reused {
             Some(conn) => conn,
             None => {
@@ -84,7 +93,10 @@ impl Sandbox {
         };
         while conn.notices.try_recv().is_ok() {}
         if reset.is_ok() && !conn.client.is_closed() {
-            self.idle.lock().await.push(conn);
+            self.idle
+                .lock()
+                .await
+                .push((std::thread::current().id(), conn));
         } else {
             conn.close().await;
         }
@@ -93,7 +105,7 @@ impl Sandbox {
     /// Closes the idle connections (before the server goes away).
     pub async fn close_idle(&self) {
         let idle = std::mem::take(&mut *self.idle.lock().await);
-        for conn in idle {
+        for (_, conn) in idle {
             conn.close().await;
         }
     }

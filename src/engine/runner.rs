@@ -7,7 +7,7 @@ use futures_util::future::try_join_all;
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use super::event::{Completion, Event, EventKind, StatementResult, Timeline};
+use super::event::{Completion, Event, EventKind, StatementResult, Timeline, millis};
 use super::gate::StepGate;
 use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
@@ -248,6 +248,10 @@ async fn run_in_schema(
             format!("{}.committed", def.name),
             Some(committed(&timeline, i).to_string()),
         );
+        vars.insert(
+            format!("{}.waited_ms", def.name),
+            Some(format!("{:.1}", millis(waited(&timeline, i)))),
+        );
     }
 
     let verdict = match &lesson.verdict {
@@ -304,6 +308,20 @@ fn committed(timeline: &Timeline, session: usize) -> bool {
             _ => None,
         });
     matches!(last_end, Some(Some(super::event::TxEnd::Commit)))
+}
+
+/// How long the session's steps waited for locks in all (retried attempts included), as the
+/// timeline shows it. Verdict checks use it as `{{name.waited_ms}}`: "the user waited 200 ms".
+fn waited(timeline: &Timeline, session: usize) -> Duration {
+    timeline
+        .events
+        .iter()
+        .filter(|e| e.session == Some(session))
+        .filter_map(|e| match &e.kind {
+            EventKind::Completed(c) => c.waited,
+            _ => None,
+        })
+        .sum()
 }
 
 fn setup_event(

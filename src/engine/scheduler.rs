@@ -297,7 +297,7 @@ impl<'r> Scheduler<'r> {
                     self.retry.tx_steps[session].extend_from_slice(&replay[i..]);
                     break;
                 }
-                self.launch_and_settle(step, waiting).await?;
+                self.launch_and_settle(&for_replay(step), waiting).await?;
             }
             self.wait_for_session(session, waiting).await?;
         }
@@ -722,6 +722,20 @@ impl<'r> Scheduler<'r> {
     }
 }
 
+/// A step as a retry replays it: a `(*)` marker says the first attempt's statement will wait (a
+/// deadlock victim's), which a replay, running after the others moved on, must not claim.
+fn for_replay(step: &ScheduledStep) -> ScheduledStep {
+    ScheduledStep {
+        step: step.step,
+        blockers: step
+            .blockers
+            .iter()
+            .filter(|b| **b != Blocker::Once)
+            .cloned()
+            .collect(),
+    }
+}
+
 fn first_row(answer: &StepAnswer) -> Option<&Vec<Option<String>>> {
     answer.results.iter().rev().find_map(|r| match r {
         super::event::StatementResult::Rows { rows, .. } => rows.first(),
@@ -802,6 +816,17 @@ mod tests {
             "x = NULL and NULL"
         );
         assert_eq!(substitute("no braces {{ here", &vars), "no braces {{ here");
+    }
+
+    #[test]
+    fn replays_drop_the_forced_wait_marker_but_keep_the_others() {
+        let step = ScheduledStep {
+            step: 4,
+            blockers: vec![Blocker::Once, Blocker::Step(2)],
+        };
+        let replay = for_replay(&step);
+        assert_eq!(replay.step, 4);
+        assert_eq!(replay.blockers, vec![Blocker::Step(2)]);
     }
 
     #[test]

@@ -6,8 +6,23 @@ use txlab::engine::{IsolationLevel, Lesson, LessonRun, RunOptions, catalog, run_
 /// Every built-in lesson at every level it states an expectation for, lessons in catalogue order,
 /// levels weakest first.
 pub fn matrix() -> Vec<(Lesson, IsolationLevel)> {
+    plan(catalog::builtin())
+}
+
+/// The isolation matrix of issue 2: the anomaly and deadlock lessons at every level (the locking
+/// demos have their own repeat-run checks in tests/locking.rs).
+pub fn isolation_matrix() -> Vec<(Lesson, IsolationLevel)> {
+    plan(
+        catalog::builtin()
+            .into_iter()
+            .filter(|l| l.topic == "anomalies" || l.topic == "deadlocks")
+            .collect(),
+    )
+}
+
+fn plan(lessons: Vec<Lesson>) -> Vec<(Lesson, IsolationLevel)> {
     let mut planned = Vec::new();
-    for lesson in catalog::builtin() {
+    for lesson in lessons {
         for level in IsolationLevel::ALL {
             if lesson.expect.contains_key(&level) {
                 planned.push((lesson.clone(), level));
