@@ -65,6 +65,16 @@ pub enum TxlabError {
 
     #[error("interrupted")]
     Interrupted,
+
+    #[error("invalid {flag} '{value}'")]
+    BadBenchFlag {
+        flag: String,
+        value: String,
+        hint: String,
+    },
+
+    #[error("invariant broken: {0}")]
+    InvariantBroken(String),
 }
 
 impl TxlabError {
@@ -88,6 +98,8 @@ impl TxlabError {
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
             TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
+            TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
+            TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),
         }
     }
 }

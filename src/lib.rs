@@ -4,6 +4,7 @@
 //! Data flows one way: [`engine::lesson`] → [`engine::scheduler`] → [`engine::event::Timeline`] →
 //! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge.
 
+pub mod bench;
 pub mod cli;
 pub mod db;
 pub mod engine;

@@ -17,13 +17,14 @@ Examples:
   txlab list                                          the built-in lessons
   txlab run my-lesson.toml                            a lesson file of your own (see docs/lessons.md)
   txlab demo isolation --format json | jq .           machine-readable results
+  txlab bench transfer --contention sweep             locking strategies measured under contention
 
 Without --database-url (or DATABASE_URL) txlab starts a throwaway PostgreSQL cluster from the
 installed server binaries and removes it afterwards. Everything a run creates lives in a schema of
 its own, dropped at the end (Ctrl-C included).
 
-Exit codes: 0 ok · 1 --check found a run that differs from PostgreSQL's documented behaviour ·
-2 error · 130 interrupted.";
+Exit codes: 0 ok · 1 --check found a run that differs from PostgreSQL's documented behaviour, or
+a bench invariant broke · 2 error · 130 interrupted.";
 
 /// txlab: watch real PostgreSQL transactions collide, one step at a time.
 #[derive(Debug, Parser)]
@@ -62,6 +63,9 @@ pub enum Command {
     Run(RunArgs),
     /// List the built-in lessons.
     List,
+    /// Measure locking strategies under contention: throughput, latency, retries, lock waits.
+    #[command(after_help = super::bench::EXAMPLES)]
+    Bench(super::bench::BenchArgs),
 }
 
 /// How a lesson run is shown and judged; shared by `demo` and `run`.

@@ -15,8 +15,11 @@ use crate::error::{Result, TxlabError};
 pub struct Sandbox {
     application_name: String,
     live: Mutex<Vec<String>>,
-    counter: AtomicU32,
 }
+
+/// Numbers schemas across every sandbox of the process, so two sandboxes (concurrent tests, or a
+/// command that opens several) never pick the same name.
+static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl Default for Sandbox {
     fn default() -> Self {
@@ -29,7 +32,6 @@ impl Sandbox {
         Sandbox {
             application_name: format!("txlab-{}", std::process::id()),
             live: Mutex::new(Vec::new()),
-            counter: AtomicU32::new(0),
         }
     }
 
@@ -40,7 +42,7 @@ impl Sandbox {
 
     /// Creates a fresh, uniquely named schema.
     pub async fn create_schema(&self, control: &Client) -> Result<String> {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let n = SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("txlab_{}_{}", std::process::id(), n);
         control
             .batch_execute(&format!("CREATE SCHEMA {name}"))
