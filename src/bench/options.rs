@@ -185,6 +185,8 @@ pub struct BenchPlan {
     pub initial_balance: Decimal,
     pub seed: u64,
     pub max_attempts: u32,
+    /// Worker threads for the client tasks; 0 runs them on the command's own thread.
+    pub client_threads: usize,
 }
 
 impl BenchPlan {

@@ -102,6 +102,8 @@ pub struct RunSettings {
     pub think_ms: f64,
     pub initial_balance: String,
     pub seed: u64,
+    /// Worker threads running the clients (0: txlab's own thread).
+    pub client_threads: usize,
     pub sweep: bool,
     /// Where the server came from ("throwaway local PostgreSQL 15 cluster", a redacted URL).
     pub server: String,
@@ -230,6 +232,7 @@ pub mod tests {
                 think_ms: 0.0,
                 initial_balance: "1000000.00".into(),
                 seed: 1,
+                client_threads: 0,
                 sweep: ks.len() > 1,
                 server: "test".into(),
                 server_version: "15.0".into(),

@@ -67,6 +67,7 @@ pub async fn run(
         .await
         .map_err(|e| TxlabError::Database(db_message(&e)))?;
 
+    let client_runtime = ClientRuntime::new(plan.client_threads)?;
     let point_units = units_per_point(plan);
     let mut done_per_strategy: Vec<(Strategy, u64)> = Vec::new();
     let mut results = Vec::new();
@@ -83,6 +84,7 @@ pub async fn run(
             .unwrap_or(0);
         let bar = bars.bar(strategy);
         let point = Point {
+            runtime: client_runtime.handle(),
             server,
             sandbox,
             schema: &schema,
@@ -153,14 +155,51 @@ fn settings(plan: &BenchPlan, server: &Server, version: String) -> RunSettings {
         think_ms: plan.think.as_secs_f64() * 1000.0,
         initial_balance: plan.initial_balance.to_string(),
         seed: plan.seed,
+        client_threads: plan.client_threads,
         sweep: plan.is_sweep(),
         server: server.description.clone(),
         server_version: version,
     }
 }
 
+/// Where client tasks run: the command's own runtime, or worker threads of their own.
+struct ClientRuntime(Option<tokio::runtime::Runtime>);
+
+impl ClientRuntime {
+    fn new(threads: usize) -> Result<ClientRuntime> {
+        if threads == 0 {
+            return Ok(ClientRuntime(None));
+        }
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("txlab-bench-client")
+            .enable_all()
+            .build()
+            .map(|rt| ClientRuntime(Some(rt)))
+            .map_err(|e| TxlabError::Database(format!("cannot start client threads: {e}")))
+    }
+
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Drop for ClientRuntime {
+    /// A runtime may not be dropped (blocking) inside another; its tasks are already finished or
+    /// aborted when this runs.
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// One (strategy, K) point and what it needs.
 struct Point<'a> {
+    runtime: tokio::runtime::Handle,
     server: &'a Server,
     sandbox: &'a Sandbox,
     schema: &'a str,
@@ -207,14 +246,18 @@ impl Point<'_> {
         let mut clients = JoinSet::new();
         for i in 0..plan.clients {
             let rng = Rng::new(plan.seed ^ u64::from(self.accounts), i as u64);
-            clients.spawn(client::run(pool.clone(), control.clone(), spec, rng));
+            clients.spawn_on(
+                client::run(pool.clone(), control.clone(), spec, rng),
+                &self.runtime,
+            );
         }
 
-        let sampler = LockSampler::new(self.control, pids);
+        let sampler = LockSampler::new(self.control, pids).await?;
         let started = Instant::now();
         let mut measure_start: Option<Instant> = None;
         let mut measure_end: Option<Instant> = None;
         let mut interrupted = *stop.borrow();
+        let mut stop_open = true;
         let mut lock_wait = Duration::ZERO;
         let mut merged = ClientStats::default();
         let mut last_sample = Instant::now();
@@ -240,8 +283,11 @@ impl Point<'_> {
                         break;
                     }
                 }
-                changed = stop.changed(), if !interrupted => {
-                    if changed.is_err() || *stop.borrow() {
+                changed = stop.changed(), if !interrupted && stop_open => {
+                    if changed.is_err() {
+                        // Nobody can ask for a stop any more: run to the end.
+                        stop_open = false;
+                    } else if *stop.borrow() {
                         interrupted = true;
                         if control.phase() == Phase::Measure {
                             measure_end = Some(Instant::now());

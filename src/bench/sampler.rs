@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 
 use crate::db::sandbox::db_message;
 use crate::error::{Result, TxlabError};
@@ -17,12 +17,21 @@ const WAITING: &str = "SELECT count(*) FROM pg_stat_activity \
 /// Samples lock waits of the backends whose pids the pool reports.
 pub struct LockSampler<'a> {
     control: &'a Client,
+    statement: Statement,
     pids: Arc<Mutex<Vec<i32>>>,
 }
 
 impl<'a> LockSampler<'a> {
-    pub fn new(control: &'a Client, pids: Arc<Mutex<Vec<i32>>>) -> LockSampler<'a> {
-        LockSampler { control, pids }
+    pub async fn new(control: &'a Client, pids: Arc<Mutex<Vec<i32>>>) -> Result<LockSampler<'a>> {
+        let statement = control
+            .prepare(WAITING)
+            .await
+            .map_err(|e| TxlabError::Database(db_message(&e)))?;
+        Ok(LockSampler {
+            control,
+            statement,
+            pids,
+        })
     }
 
     /// Backend-time spent waiting for locks over the last `since`, estimated from one sample.
@@ -33,7 +42,7 @@ impl<'a> LockSampler<'a> {
         }
         let n: i64 = self
             .control
-            .query_one(WAITING, &[&pids])
+            .query_one(&self.statement, &[&pids])
             .await
             .map_err(|e| TxlabError::Database(db_message(&e)))?
             .get(0);

@@ -92,6 +92,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     pub max_attempts: u32,
 
+    /// Threads that run the clients; 0 runs them on txlab's own thread.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: BenchFormat,
@@ -189,6 +193,7 @@ pub fn plan(args: &BenchArgs) -> Result<BenchPlan> {
         initial_balance: initial_balance.round_dp(2),
         seed: args.seed,
         max_attempts: args.max_attempts.max(1),
+        client_threads: args.threads.min(64),
     })
 }
 
