@@ -92,7 +92,10 @@ fn every_strategy_keeps_the_counter_invariants() {
 
 #[test]
 fn optimistic_retries_under_high_contention() {
-    let report = run(&plan(Workload::Counter, &[Strategy::Optimistic], 8, 1));
+    // On two worker threads, as the CLI runs clients by default.
+    let mut p = plan(Workload::Counter, &[Strategy::Optimistic], 8, 1);
+    p.client_threads = 2;
+    let report = run(&p);
     let r = &report.results[0];
     assert!(r.invariants_ok, "{:?}", r.invariants);
     assert!(r.conflicts > 0, "8 clients on one row never conflicted");

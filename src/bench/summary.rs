@@ -115,10 +115,10 @@ fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::INFINITY }
 }
 
-/// Where one strategy's throughput overtakes another's between two adjacent K values.
+/// Where one strategy's throughput curve crosses another's.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Crossover {
-    /// The strategy ahead at higher K.
+    /// The strategy ahead at the least contended K.
     pub leader: Strategy,
     /// The strategy it overtakes.
     pub trailer: Strategy,
@@ -135,8 +135,9 @@ impl std::fmt::Display for Crossover {
     }
 }
 
-/// Every pair of strategies whose order changes between adjacent K values (ignoring differences
-/// under 5%, which a rerun can flip).
+/// Every pair of strategies whose curves cross: one leads at the most contended K, the other at
+/// the least contended, each by more than 5% (closer than that, a rerun can flip the order). The
+/// crossing is placed between the last two adjacent K values where the order changed.
 pub fn crossovers(report: &BenchReport) -> Vec<Crossover> {
     let mut ks = report.account_counts();
     ks.sort_unstable();
@@ -144,29 +145,63 @@ pub fn crossovers(report: &BenchReport) -> Vec<Crossover> {
     let mut out = Vec::new();
     for (i, &a) in strategies.iter().enumerate() {
         for &b in &strategies[i + 1..] {
-            let mut last: Option<(u32, bool)> = None;
-            for &k in &ks {
-                let (Some(pa), Some(pb)) = (report.point(a, k), report.point(b, k)) else {
-                    continue;
-                };
-                let (ta, tb) = (pa.tps, pb.tps);
-                if (ta - tb).abs() <= 0.05 * ta.max(tb) {
-                    continue;
-                }
-                let a_ahead = ta > tb;
-                if let Some((prev_k, prev)) = last
-                    && prev != a_ahead
-                {
-                    let (leader, trailer) = if a_ahead { (a, b) } else { (b, a) };
-                    out.push(Crossover {
-                        leader,
-                        trailer,
-                        between: (prev_k, k),
-                    });
-                }
-                last = Some((k, a_ahead));
+            // (K, a ahead) at every K where the two differ by more than 5%.
+            let order: Vec<(u32, bool)> = ks
+                .iter()
+                .filter_map(|&k| {
+                    let (ta, tb) = (report.point(a, k)?.tps, report.point(b, k)?.tps);
+                    ((ta - tb).abs() > 0.05 * ta.max(tb)).then_some((k, ta > tb))
+                })
+                .collect();
+            let (Some(first), Some(last)) = (order.first(), order.last()) else {
+                continue;
+            };
+            if first.0 != ks[0] || last.0 != ks[ks.len() - 1] || first.1 == last.1 {
+                continue;
             }
+            let flip = order
+                .windows(2)
+                .rev()
+                .find(|w| w[0].1 != w[1].1)
+                .map(|w| (w[0].0, w[1].0))
+                .unwrap_or((first.0, last.0));
+            let (leader, trailer) = if last.1 { (a, b) } else { (b, a) };
+            out.push(Crossover {
+                leader,
+                trailer,
+                between: flip,
+            });
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::report::tests::sample_report;
+
+    #[test]
+    fn curves_cross_where_the_leader_changes() {
+        // Pessimistic 1000+K, optimistic 200+3K: optimistic passes it between K=128 and 1024.
+        let report = sample_report(&[2, 8, 32, 128, 1024], true);
+        let c = crossovers(&report);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].leader, c[0].trailer), (Strategy::Optimistic, Strategy::Pessimistic));
+        assert_eq!(c[0].between, (128, 1024));
+        assert!(crossovers(&sample_report(&[2, 8], true)).is_empty());
+    }
+
+    #[test]
+    fn claims_quote_the_measured_numbers() {
+        let report = sample_report(&[2, 1024], true);
+        let claims = claims(&report);
+        assert_eq!(claims.len(), 2);
+        // K=1024: pessimistic 2024, optimistic 3272: +62%.
+        assert!(claims[0].verdict.starts_with("roughly as claimed: optimistic is +62%"));
+        // K=2: pessimistic 1002, optimistic 206.
+        assert!(claims[1].verdict.contains("reversed"), "{}", claims[1].verdict);
+        assert!(claims[1].verdict.contains("1002 and 206 tx/s"));
+        assert!(super::claims(&sample_report(&[32], true)).is_empty());
+    }
 }

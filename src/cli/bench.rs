@@ -92,9 +92,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     pub max_attempts: u32,
 
-    /// Threads that run the clients; 0 runs them on txlab's own thread.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub threads: usize,
+    /// Worker threads that run the clients; 0 runs them on txlab's own thread [default: the
+    /// number of CPUs, at most 4].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -193,8 +194,18 @@ pub fn plan(args: &BenchArgs) -> Result<BenchPlan> {
         initial_balance: initial_balance.round_dp(2),
         seed: args.seed,
         max_attempts: args.max_attempts.max(1),
-        client_threads: args.threads.min(64),
+        client_threads: args.threads.unwrap_or_else(default_threads).min(64),
     })
+}
+
+/// Client worker threads when `--threads` is not given. One thread driving every client halves
+/// the throughput of a hot row compared with pgbench; two match it (docs/bench.md, "Is the
+/// client the bottleneck?"). More than four only adds cross-thread wake-ups.
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4)
 }
 
 fn parse_k_list(list: &str) -> Result<Vec<u32>> {

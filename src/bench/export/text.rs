@@ -120,7 +120,12 @@ fn header(report: &BenchReport, style: &Style) -> String {
     if s.think_ms > 0.0 {
         parts.push(format!("think {}", seconds(s.think_ms)));
     }
-    parts.push(format!("PostgreSQL {} ({})", s.server_version, s.server));
+    let version = s.server_version.split_whitespace().next().unwrap_or("");
+    if s.server.contains(version) {
+        parts.push(s.server.clone());
+    } else {
+        parts.push(format!("PostgreSQL {version} at {}", s.server));
+    }
     let text = wrap(&parts.join(" · "), style.width, "", "  ");
     paint(text.trim_end(), Meaning::Heading).to_string()
 }
