@@ -17,6 +17,7 @@ pub mod sampler;
 pub mod stats;
 pub mod strategy;
 pub mod summary;
+pub mod threads;
 pub mod workload;
 
 pub use export::{BenchFormat, Exporter};

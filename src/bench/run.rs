@@ -25,6 +25,7 @@ use super::rng::Rng;
 use super::sampler::LockSampler;
 use super::stats::{ClientStats, Latency};
 use super::strategy::AttemptSettings;
+use super::threads::ClientThreads;
 use super::workload;
 use crate::db::sandbox::db_message;
 use crate::db::{Sandbox, Server, SessionOptions};
@@ -67,7 +68,7 @@ pub async fn run(
         .await
         .map_err(|e| TxlabError::Database(db_message(&e)))?;
 
-    let client_runtime = ClientRuntime::new(plan.client_threads)?;
+    let threads = ClientThreads::start(plan.client_threads)?;
     let point_units = units_per_point(plan);
     let mut done_per_strategy: Vec<(Strategy, u64)> = Vec::new();
     let mut results = Vec::new();
@@ -84,7 +85,7 @@ pub async fn run(
             .unwrap_or(0);
         let bar = bars.bar(strategy);
         let point = Point {
-            runtime: client_runtime.handle(),
+            runtime: threads.handle(),
             server,
             sandbox,
             schema: &schema,
@@ -159,41 +160,6 @@ fn settings(plan: &BenchPlan, server: &Server, version: String) -> RunSettings {
         sweep: plan.is_sweep(),
         server: server.description.clone(),
         server_version: version,
-    }
-}
-
-/// Where client tasks run: the command's own runtime, or worker threads of their own.
-struct ClientRuntime(Option<tokio::runtime::Runtime>);
-
-impl ClientRuntime {
-    fn new(threads: usize) -> Result<ClientRuntime> {
-        if threads == 0 {
-            return Ok(ClientRuntime(None));
-        }
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("txlab-bench-client")
-            .enable_all()
-            .build()
-            .map(|rt| ClientRuntime(Some(rt)))
-            .map_err(|e| TxlabError::Database(format!("cannot start client threads: {e}")))
-    }
-
-    fn handle(&self) -> tokio::runtime::Handle {
-        match &self.0 {
-            Some(rt) => rt.handle().clone(),
-            None => tokio::runtime::Handle::current(),
-        }
-    }
-}
-
-impl Drop for ClientRuntime {
-    /// A runtime may not be dropped (blocking) inside another; its tasks are already finished or
-    /// aborted when this runs.
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
     }
 }
 

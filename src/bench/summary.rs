@@ -187,7 +187,10 @@ mod tests {
         let report = sample_report(&[2, 8, 32, 128, 1024], true);
         let c = crossovers(&report);
         assert_eq!(c.len(), 1);
-        assert_eq!((c[0].leader, c[0].trailer), (Strategy::Optimistic, Strategy::Pessimistic));
+        assert_eq!(
+            (c[0].leader, c[0].trailer),
+            (Strategy::Optimistic, Strategy::Pessimistic)
+        );
         assert_eq!(c[0].between, (128, 1024));
         assert!(crossovers(&sample_report(&[2, 8], true)).is_empty());
     }
@@ -198,9 +201,17 @@ mod tests {
         let claims = claims(&report);
         assert_eq!(claims.len(), 2);
         // K=1024: pessimistic 2024, optimistic 3272: +62%.
-        assert!(claims[0].verdict.starts_with("roughly as claimed: optimistic is +62%"));
+        assert!(
+            claims[0]
+                .verdict
+                .starts_with("roughly as claimed: optimistic is +62%")
+        );
         // K=2: pessimistic 1002, optimistic 206.
-        assert!(claims[1].verdict.contains("reversed"), "{}", claims[1].verdict);
+        assert!(
+            claims[1].verdict.contains("reversed"),
+            "{}",
+            claims[1].verdict
+        );
         assert!(claims[1].verdict.contains("1002 and 206 tx/s"));
         assert!(super::claims(&sample_report(&[32], true)).is_empty());
     }
