@@ -80,6 +80,8 @@ pub fn claims(report: &BenchReport) -> Vec<ClaimCheck> {
         let ratio = ratio(o, p);
         let shape = if !ratio.is_finite() {
             "cannot tell: pessimistic committed nothing".to_string()
+        } else if (ratio - 1.0).abs() < 0.05 {
+            format!("no difference: optimistic does {ratio:.2}× pessimistic")
         } else if (2.5..=4.5).contains(&ratio) {
             format!("the ratio holds: optimistic does {ratio:.1}× pessimistic")
         } else if ratio < 1.0 {
