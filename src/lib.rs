@@ -2,9 +2,11 @@
 //! a scripted schedule, observed on the server, judged from what happened, and drawn as timelines.
 //!
 //! Data flows one way: [`engine::lesson`] → [`engine::scheduler`] → [`engine::event::Timeline`] →
-//! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge.
+//! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge; [`classroom`]
+//! paces runs for a class (`--step`, `--quiz`).
 
 pub mod bench;
+pub mod classroom;
 pub mod cli;
 pub mod db;
 pub mod engine;

@@ -18,6 +18,9 @@ Examples:
   txlab run my-lesson.toml                            a lesson file of your own (see docs/lessons.md)
   txlab demo isolation --format json | jq .           machine-readable results
   txlab bench transfer --contention sweep             locking strategies measured under contention
+  txlab demo lost-update -l read-committed --step --quiz --locks
+                                                      step through with a class (docs/classroom.md)
+  txlab demo deadlock --format html > deadlock.html   a handout page (or --format markdown)
 
 Without --database-url (or DATABASE_URL) txlab starts a throwaway PostgreSQL cluster from the
 installed server binaries and removes it afterwards. Everything a run creates lives in a schema of
@@ -86,6 +89,23 @@ pub struct RunFlags {
     /// Seconds a step may neither complete nor block before it is cancelled.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub step_timeout: u64,
+
+    /// Pause before each step: Enter or space runs it, b replays the lesson from the start, q quits.
+    #[arg(long, help_heading = "Classroom")]
+    pub step: bool,
+
+    /// Ask the class to predict the outcome at the lesson's quiz points, then reveal it and count
+    /// right answers (pauses at quiz points; with --step, everywhere).
+    #[arg(long, help_heading = "Classroom")]
+    pub quiz: bool,
+
+    /// When a step blocks, show who waits for whom on which lock, and a deadlock's wait-for cycle.
+    #[arg(long, help_heading = "Classroom")]
+    pub locks: bool,
+
+    /// After each step, show the row versions (xmin, xmax, ctid) and the snapshot each session sees.
+    #[arg(long, help_heading = "Classroom")]
+    pub versions: bool,
 }
 
 #[derive(Debug, Args)]
@@ -111,4 +131,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON document with a `results` array (docs/output.md).
     Json,
+    /// A handout: explanation, timeline table, verdict (docs/classroom.md).
+    Markdown,
+    /// One self-contained page for a projector or to hand out (docs/classroom.md).
+    Html,
 }

@@ -37,6 +37,7 @@ impl Lab {
         if result.is_err() {
             self.sandbox.cleanup(&self.server).await;
         }
+        self.sandbox.close_idle().await;
         result
     }
 }

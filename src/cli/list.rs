@@ -1,53 +1,106 @@
-//! `txlab list`: the built-in lessons, grouped by topic, with their anomaly id and summary.
+//! `txlab list`: the built-in lessons grouped by topic, with their anomaly id and summary; demo
+//! groups (a broken variant and its fixes) are listed once, under the name `txlab demo` takes.
 
 use std::fmt::Write as _;
 
-use crate::engine::catalog;
+use crate::engine::{Lesson, catalog};
 use crate::render::Style;
+use crate::render::cell::wrap;
 use crate::render::palette::{Meaning, paint};
 
 /// Topic headings in the order a course meets them.
 const TOPICS: &[(&str, &str)] = &[
     (
         "anomalies",
-        "Anomalies (run at every isolation level: txlab demo isolation)",
+        "Anomalies (each runs at every isolation level; all of them: txlab demo isolation)",
     ),
     ("deadlocks", "Deadlocks"),
-    ("locking", "Locking strategies"),
+    (
+        "locking",
+        "Locking strategies (each demo runs its broken variant, then the fixes)",
+    ),
 ];
+
+/// One line of the listing: the name to type, its id column, and what it shows.
+struct Entry {
+    name: String,
+    tag: String,
+    summary: String,
+}
+
+fn entries(lessons: &[Lesson]) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    for l in lessons {
+        match &l.demo {
+            None => out.push(Entry {
+                name: l.id.clone(),
+                tag: l.anomaly.clone().unwrap_or_else(|| "—".into()),
+                summary: l.summary.clone(),
+            }),
+            Some(demo) if out.iter().any(|e| &e.name == demo) => {}
+            Some(demo) => {
+                let group = catalog::demo_group(demo);
+                let variants: Vec<String> = group
+                    .iter()
+                    .map(|g| g.variant.clone().unwrap_or_else(|| g.id.clone()))
+                    .collect();
+                let broken = group.first().map(|g| g.summary.clone()).unwrap_or_default();
+                out.push(Entry {
+                    name: demo.clone(),
+                    tag: "—".into(),
+                    summary: format!("{broken} Variants: {}.", variants.join(", ")),
+                });
+            }
+        }
+    }
+    out
+}
 
 /// The listing as text.
 pub fn render(style: &Style) -> String {
     let lessons = catalog::builtin();
-    let id_width = lessons.iter().map(|l| l.id.len()).max().unwrap_or(10) + 2;
-    let mut out = String::new();
-    let mut topics: Vec<(&str, String)> = TOPICS.iter().map(|(t, h)| (*t, h.to_string())).collect();
+    let mut topics: Vec<(String, String)> = TOPICS
+        .iter()
+        .map(|(t, h)| (t.to_string(), h.to_string()))
+        .collect();
     for l in &lessons {
         if !topics.iter().any(|(t, _)| *t == l.topic) {
-            topics.push((&l.topic, l.topic.clone()));
+            topics.push((l.topic.clone(), l.topic.clone()));
         }
     }
+    let all = entries(&lessons);
+    let name_width = all.iter().map(|e| e.name.len()).max().unwrap_or(10) + 2;
+    let tag_width = 10;
+    let summary_width = style
+        .width
+        .saturating_sub(2 + name_width + tag_width)
+        .max(30);
+    let mut out = String::new();
     for (topic, heading) in topics {
-        let group: Vec<_> = lessons.iter().filter(|l| l.topic == topic).collect();
+        let group: Vec<Lesson> = lessons
+            .iter()
+            .filter(|l| l.topic == topic)
+            .cloned()
+            .collect();
         if group.is_empty() {
             continue;
         }
         let _ = writeln!(out, "{}", paint(&heading, Meaning::Heading));
-        for l in group {
-            let id = format!("{:<id_width$}", l.id);
-            let anomaly = format!("{:<10}", l.anomaly.clone().unwrap_or_else(|| "—".into()));
-            let summary: String = l
-                .summary
-                .chars()
-                .take(style.width.saturating_sub(id_width + 14).max(30))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {}{} {}",
-                paint(&id, Meaning::Ok),
-                paint(&anomaly, Meaning::Dim),
-                summary
-            );
+        for entry in entries(&group) {
+            for (i, line) in wrap(&entry.summary, summary_width).into_iter().enumerate() {
+                let (name, tag) = if i == 0 {
+                    (entry.name.as_str(), entry.tag.as_str())
+                } else {
+                    ("", "")
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}{}{}",
+                    paint(&format!("{name:<name_width$}"), Meaning::Ok),
+                    paint(&format!("{tag:<tag_width$}"), Meaning::Dim),
+                    line
+                );
+            }
         }
         out.push('\n');
     }
@@ -55,7 +108,7 @@ pub fn render(style: &Style) -> String {
         out,
         "{}",
         paint(
-            "Run one with: txlab demo NAME [--level LEVEL]",
+            "Run one with: txlab demo NAME [--level LEVEL] · your own: txlab run FILE.toml",
             Meaning::Dim
         )
     );

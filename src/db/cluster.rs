@@ -175,6 +175,11 @@ impl LocalCluster {
         &self.run_dir
     }
 
+    /// The cluster's data directory (tests edit pg_hba.conf there).
+    pub fn data_dir(&self) -> PathBuf {
+        self.run_dir.join("data")
+    }
+
     /// The port the socket file is named after (the server default).
     pub fn port(&self) -> u16 {
         5432

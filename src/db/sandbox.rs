@@ -3,23 +3,28 @@
 //! interrupted run (Ctrl-C, an error half-way) can still drop them and end its connections.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio_postgres::Client;
 
-use super::connect::{Server, SessionOptions};
+use super::connect::{Connected, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
+/// Numbers schemas for the whole process, not per sandbox: two sandboxes in one process (tests run
+/// side by side) must never pick the same schema name.
+static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
+
 /// The schemas and connections this process has created on one server.
-#[derive(Debug)]
 pub struct Sandbox {
     application_name: String,
+    /// Idle connections of earlier runs, reset and ready: opening a backend costs milliseconds,
+    /// and a matrix of 44 runs would open 150 of them.
+    idle: tokio::sync::Mutex<Vec<Connected>>,
+    /// The server was checked for what txlab needs.
+    pub checked: AtomicBool,
     live: Mutex<Vec<String>>,
 }
-
-/// Numbers schemas across every sandbox of the process, so two sandboxes (concurrent tests, or a
-/// command that opens several) never pick the same name.
-static SCHEMA_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl Default for Sandbox {
     fn default() -> Self {
@@ -32,12 +37,65 @@ impl Sandbox {
         Sandbox {
             application_name: format!("txlab-{}", std::process::id()),
             live: Mutex::new(Vec::new()),
+            idle: tokio::sync::Mutex::new(Vec::new()),
+            checked: AtomicBool::new(false),
         }
     }
 
     /// The `application_name` every connection of this process carries; how cleanup finds them.
     pub fn application_name(&self) -> &str {
         &self.application_name
+    }
+
+    /// A connection working in `schema` (its `search_path`): an idle one from an earlier run when
+    /// there is one, a new one otherwise.
+    pub async fn checkout(&self, server: &Server, schema: Option<&str>) -> Result<Connected> {
+        let reused = self.idle.lock().await.pop();
+        let conn = match reused {
+            Some(conn) => conn,
+            None => {
+                server
+                    .connect(&SessionOptions {
+                        application_name: &self.application_name,
+                        ..Default::default()
+                    })
+                    .await?
+            }
+        };
+        let path = schema.unwrap_or("public");
+        conn.client
+            .batch_execute(&format!("SET search_path = {path}"))
+            .await
+            .map_err(|e| {
+                TxlabError::Database(format!("could not set search_path: {}", db_message(&e)))
+            })?;
+        Ok(conn)
+    }
+
+    /// Takes a connection back after a run: whatever the run left open is rolled back and the
+    /// session reset (`DISCARD ALL`: settings, prepared statements, temporary tables, locks), so
+    /// the next run starts as if on a new connection. A connection that fails this is closed.
+    pub async fn give_back(&self, mut conn: Connected) {
+        // Two statements, not one string: a multi-statement query is an implicit transaction
+        // block, and DISCARD ALL refuses to run inside one.
+        let reset = match conn.client.batch_execute("ROLLBACK").await {
+            Ok(()) => conn.client.batch_execute("DISCARD ALL").await,
+            Err(e) => Err(e),
+        };
+        while conn.notices.try_recv().is_ok() {}
+        if reset.is_ok() && !conn.client.is_closed() {
+            self.idle.lock().await.push(conn);
+        } else {
+            conn.close().await;
+        }
+    }
+
+    /// Closes the idle connections (before the server goes away).
+    pub async fn close_idle(&self) {
+        let idle = std::mem::take(&mut *self.idle.lock().await);
+        for conn in idle {
+            conn.close().await;
+        }
     }
 
     /// Creates a fresh, uniquely named schema.

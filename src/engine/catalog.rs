@@ -46,9 +46,52 @@ pub fn find(id: &str) -> Result<Lesson> {
         Some(i) => Ok(all.into_iter().nth(i).expect("index from position")),
         None => Err(TxlabError::UnknownLesson {
             name: id.to_string(),
-            known: all.into_iter().map(|l| l.id).collect(),
+            known: known_names(&all),
         }),
     }
+}
+
+/// What `txlab demo NAME` runs: a demo group's variants, or one lesson.
+pub fn resolve_demo(name: &str) -> Result<Vec<Lesson>> {
+    let group = demo_group(name.trim());
+    if group.is_empty() {
+        find(name).map(|l| vec![l])
+    } else {
+        Ok(group)
+    }
+}
+
+/// Lesson ids and demo group names, for hints.
+fn known_names(all: &[Lesson]) -> Vec<String> {
+    let mut names: Vec<String> = all
+        .iter()
+        .filter(|l| l.demo.is_none())
+        .map(|l| l.id.clone())
+        .collect();
+    for l in all {
+        if let Some(d) = &l.demo
+            && !names.contains(d)
+        {
+            names.push(d.clone());
+        }
+    }
+    names
+}
+
+/// The variants of a demo group (`transfer` → broken, pessimistic, optimistic…), in file order;
+/// empty when no lesson belongs to that demo.
+pub fn demo_group(name: &str) -> Vec<Lesson> {
+    let mut group: Vec<Lesson> = builtin()
+        .into_iter()
+        .filter(|l| l.demo.as_deref() == Some(name))
+        .collect();
+    // The broken variant first: the class sees the problem before the fixes.
+    group.sort_by_key(|l| {
+        !l.variant
+            .as_deref()
+            .is_some_and(|v| v.starts_with("broken"))
+    });
+    group
 }
 
 /// The lessons of one topic, in file order.

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::inspect::{LockReport, VersionsReport};
+
 /// The server's error, as it sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorInfo {
@@ -45,6 +47,15 @@ pub struct Completion {
     pub tx_end: Option<TxEnd>,
     /// How long the step waited, if it was reported as waiting first.
     pub waited: Option<Duration>,
+    /// Set when the step touched other than the rows it expected (optimistic locking).
+    pub conflict: Option<Conflict>,
+}
+
+/// An optimistic-locking conflict: someone changed the row since it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub expected_rows: u64,
+    pub touched_rows: u64,
 }
 
 /// What kind of thing happened.
@@ -61,6 +72,19 @@ pub enum EventKind {
     Completed(Completion),
     /// A NOTICE/WARNING the session's backend sent.
     Notice { severity: String, message: String },
+    /// `--locks`: the lock waits among the sessions, collected on the control connection the
+    /// moment this event's step was observed blocked (recorded right after its `Waiting`).
+    Locks(LockReport),
+    /// `--versions`: the row versions and snapshot every session could see after a step.
+    Versions(VersionsReport),
+    /// The session's retry wrapper rolled its transaction back and, after `backoff`, starts
+    /// attempt number `attempt` (2 = first retry) because of `reason` (a SQLSTATE or `conflict`).
+    Retry {
+        attempt: u32,
+        max_attempts: u32,
+        backoff: Duration,
+        reason: String,
+    },
 }
 
 /// One row of the timeline.
@@ -96,6 +120,26 @@ impl Timeline {
         self.completions().filter_map(|(_, c)| c.error.as_ref())
     }
 
+    /// How many times sessions retried their transactions.
+    pub fn retries(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Retry { .. }))
+            .count()
+    }
+
+    /// Optimistic conflicts seen.
+    pub fn conflicts(&self) -> usize {
+        self.completions()
+            .filter(|(_, c)| c.conflict.is_some())
+            .count()
+    }
+
+    /// Total time steps spent waiting for locks.
+    pub fn total_wait(&self) -> Duration {
+        self.completions().filter_map(|(_, c)| c.waited).sum()
+    }
+
     /// Whether any step was reported waiting for a lock.
     pub fn any_waiting(&self) -> bool {
         self.events
@@ -123,6 +167,11 @@ impl Timeline {
                         None => format!("done {:?}", c.tx_end),
                     },
                     EventKind::Notice { message, .. } => format!("notice {message}"),
+                    EventKind::Locks(_) => "locks".to_string(),
+                    EventKind::Versions(_) => "versions".to_string(),
+                    EventKind::Retry {
+                        attempt, reason, ..
+                    } => format!("retry {attempt} {reason}"),
                 };
                 format!("{who}/{step}: {what}")
             })

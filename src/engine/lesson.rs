@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::level::IsolationLevel;
+use super::quiz::Quiz;
 use super::verdict::Expectation;
 
 /// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
@@ -36,6 +37,10 @@ pub struct Lesson {
     pub deadlock_victim: Option<usize>,
     /// Where the lesson came from: `built-in` or a file path.
     pub origin: String,
+    /// The demo this lesson is a variant of (`transfer`), run back to back with its siblings.
+    pub demo: Option<String>,
+    /// What this variant does ("broken: read, then write", "pessimistic: FOR UPDATE").
+    pub variant: Option<String>,
 }
 
 /// One connection of a lesson.
@@ -47,6 +52,30 @@ pub struct SessionDef {
     pub label: String,
     pub setup: Vec<String>,
     pub teardown: Option<String>,
+    /// When set, a failed transaction of this session is rolled back and replayed, like an
+    /// application's retry loop.
+    pub retry: Option<RetryPolicy>,
+}
+
+/// What an application's retry wrapper does: which failures it retries, how often, how long it
+/// backs off. The engine runs it, so a lesson shows the attempts instead of hand-written SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub on: Vec<RetryOn>,
+    /// Attempts in all, the first one included.
+    pub max_attempts: u32,
+    /// Backoff before attempt n (n ≥ 2) is base × 2^(n−2), plus up to one base of random jitter.
+    pub base_backoff: std::time::Duration,
+    pub jitter: bool,
+}
+
+/// A failure a retry wrapper reacts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOn {
+    /// A server error with this SQLSTATE (40001, 40P01…).
+    SqlState(String),
+    /// An optimistic-locking conflict: a step touched other than its expected number of rows.
+    Conflict,
 }
 
 /// One statement (or a few, sent together) a session runs.
@@ -61,6 +90,11 @@ pub struct StepDef {
     pub capture: Vec<String>,
     /// A name for the number of rows this step returns.
     pub capture_rows: Option<String>,
+    /// A question for the class, asked before the step (`--quiz`).
+    pub quiz: Option<Quiz>,
+    /// Optimistic locking: the rows this step must touch (`UPDATE … WHERE version = v` → 1);
+    /// any other count is an optimistic conflict, a named outcome like an error.
+    pub expect_rows: Option<u64>,
 }
 
 /// An interleaving: the steps in the order they are launched.

@@ -7,8 +7,12 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::lesson::{Blocker, Lesson, Schedule, ScheduledStep, SessionDef, StepDef, VerdictRule};
+use super::lesson::{
+    Blocker, Lesson, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef, StepDef,
+    VerdictRule,
+};
 use super::level::IsolationLevel;
+use super::quiz::QuizSpec;
 use super::verdict::Expectation;
 use crate::error::{Result, TxlabError};
 
@@ -23,6 +27,8 @@ struct FileLesson {
     summary: String,
     #[serde(default)]
     explanation: String,
+    demo: Option<String>,
+    variant: Option<String>,
     #[serde(default)]
     levels: Vec<Spanned<String>>,
     #[serde(default)]
@@ -78,6 +84,32 @@ struct FileSession {
     #[serde(default)]
     setup: OneOrMany,
     teardown: Option<String>,
+    retry: Option<Spanned<FileRetry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetry {
+    /// SQLSTATEs and/or "conflict".
+    on: Vec<String>,
+    #[serde(default = "default_attempts")]
+    attempts: u32,
+    #[serde(default = "default_backoff_ms")]
+    backoff_ms: f64,
+    #[serde(default = "default_true")]
+    jitter: bool,
+}
+
+fn default_attempts() -> u32 {
+    5
+}
+
+fn default_backoff_ms() -> f64 {
+    2.0
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,10 +122,12 @@ struct FileStep {
     #[serde(default)]
     capture: OneOrMany,
     capture_rows: Option<String>,
+    expect_rows: Option<u64>,
     #[serde(default)]
     always_waits: bool,
     #[serde(default)]
     report_after: Vec<Spanned<String>>,
+    quiz: Option<QuizSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +168,10 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             label: s.label.clone().unwrap_or_else(|| s.name.get_ref().clone()),
             setup: Vec::new(),
             teardown: s.teardown.clone(),
+            retry: match &s.retry {
+                None => None,
+                Some(r) => Some(retry_policy(r.get_ref()).map_err(|m| err(Some(r.span()), m))?),
+            },
         });
     }
     for (def, s) in sessions.iter_mut().zip(raw.sessions) {
@@ -187,6 +225,8 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             say: s.say.clone(),
             capture: Vec::new(),
             capture_rows: s.capture_rows.clone(),
+            quiz: None,
+            expect_rows: s.expect_rows,
         });
     }
     let mut schedule = Schedule::default();
@@ -209,6 +249,13 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             blockers.push(Blocker::Step(idx));
         }
         schedule.steps.push(ScheduledStep { step: i, blockers });
+        if let Some(quiz) = &s.quiz {
+            let names: Vec<&str> = steps.iter().map(|d| d.name.as_str()).collect();
+            let compiled = quiz
+                .compile(i, &names)
+                .map_err(|(span, m)| err(span.or(Some(s.session.span())), m))?;
+            steps[i].quiz = Some(compiled);
+        }
     }
 
     let parse_level = |s: &Spanned<String>| {
@@ -265,6 +312,36 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         default_levels,
         deadlock_victim,
         origin: file.to_string(),
+        demo: raw.demo,
+        variant: raw.variant,
+    })
+}
+
+fn retry_policy(r: &FileRetry) -> std::result::Result<RetryPolicy, String> {
+    let mut on = Vec::new();
+    for item in &r.on {
+        let item = item.trim();
+        if item.eq_ignore_ascii_case("conflict") {
+            on.push(RetryOn::Conflict);
+        } else if item.len() == 5 && item.chars().all(|c| c.is_ascii_alphanumeric()) {
+            on.push(RetryOn::SqlState(item.to_ascii_uppercase()));
+        } else {
+            return Err(format!(
+                "retry.on takes SQLSTATE codes (\"40001\") or \"conflict\", not '{item}'"
+            ));
+        }
+    }
+    if on.is_empty() || r.attempts < 2 {
+        return Err("a retry needs something to retry on and attempts of at least 2".into());
+    }
+    if !(0.0..=10_000.0).contains(&r.backoff_ms) {
+        return Err("retry.backoff_ms must be between 0 and 10000".into());
+    }
+    Ok(RetryPolicy {
+        on,
+        max_attempts: r.attempts,
+        base_backoff: std::time::Duration::from_secs_f64(r.backoff_ms / 1000.0),
+        jitter: r.jitter,
     })
 }
 
@@ -313,7 +390,7 @@ sql = "SELECT 1"
     fn typos_and_bad_expectations_name_the_line() {
         let text = format!("{MINIMAL}\n[expect]\nread-committed = \"perhaps\"\n");
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
-        assert!(e.starts_with("x.toml:15:"), "{e}");
+        assert!(e.starts_with("x.toml:14: 'perhaps' is neither"), "{e}");
         let text = MINIMAL.replace("sql = ", "sqll = ");
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
         assert!(e.contains("x.toml:"), "{e}");

@@ -3,16 +3,21 @@
 
 pub mod catalog;
 pub mod event;
+pub mod gate;
+pub mod inspect;
 pub mod lesson;
 pub mod lesson_file;
 pub mod level;
 pub mod probe;
+pub mod quiz;
 pub mod runner;
 pub mod scheduler;
 pub mod session;
 pub mod verdict;
 
 pub use event::{Event, EventKind, Timeline};
+pub use gate::{GateRequest, StepGate};
+pub use inspect::Inspect;
 pub use lesson::Lesson;
 pub use level::IsolationLevel;
 pub use runner::{LessonRun, RunOptions, run_lesson};

@@ -8,13 +8,15 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use super::event::{Completion, Event, EventKind, StatementResult, Timeline};
+use super::gate::StepGate;
+use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
 use super::probe::{BlockedProbe, check_support};
 use super::scheduler::{Scheduler, SchedulerSettings, substitute};
 use super::session::{SessionHandle, run_sql};
 use super::verdict::{Verdict, decide};
-use crate::db::{Sandbox, Server, SessionOptions};
+use crate::db::{Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// The deadlock victim's `deadlock_timeout`: short, so the lesson is quick, but long enough that
@@ -22,6 +24,9 @@ use crate::error::{Result, TxlabError};
 pub const VICTIM_DEADLOCK_TIMEOUT: &str = "20ms";
 /// Everyone else's: long enough that only the victim ever runs the detector.
 pub const SURVIVOR_DEADLOCK_TIMEOUT: &str = "10s";
+/// The victim's with `--locks`: the lock report is read after the block is observed, and must
+/// still find the wait-for cycle the detector is about to break.
+pub const VICTIM_DEADLOCK_TIMEOUT_WITH_LOCKS: &str = "300ms";
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +34,10 @@ pub struct RunOptions {
     pub scheduler: SchedulerSettings,
     /// Receives every event as it is recorded (live displays); the timeline gets them anyway.
     pub live: Option<mpsc::UnboundedSender<Event>>,
+    /// Passed before each launch (`--step`, `--quiz`).
+    pub gate: Option<StepGate>,
+    /// Lock and row-version reports to record (`--locks`, `--versions`).
+    pub inspect: Inspect,
 }
 
 /// A session as it ran: who, and which backend.
@@ -49,6 +58,12 @@ pub struct LessonRun {
     pub anomaly_name: String,
     pub summary: String,
     pub explanation: String,
+    /// The demo group and variant name, for lessons that are one variant of a demo.
+    pub demo: Option<String>,
+    pub variant: Option<String>,
+    /// How many levels this lesson is shown at in the current command (labels add the level
+    /// only when it tells variants apart).
+    pub levels_shown: usize,
     pub level: Option<IsolationLevel>,
     pub sessions: Vec<SessionInfo>,
     /// The steps as sent (isolation level applied), indexed like the timeline's `step`.
@@ -74,13 +89,13 @@ pub async fn run_lesson(
     opts: &RunOptions,
 ) -> Result<LessonRun> {
     let started = Instant::now();
-    let control = server
-        .connect(&SessionOptions {
-            application_name: sandbox.application_name(),
-            ..Default::default()
-        })
-        .await?;
-    check_support(&control.client).await?;
+    let control = sandbox.checkout(server, None).await?;
+    if !sandbox.checked.load(std::sync::atomic::Ordering::Relaxed) {
+        check_support(&control.client).await?;
+        sandbox
+            .checked
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let schema = sandbox.create_schema(&control.client).await?;
     let result = run_in_schema(
         server,
@@ -93,7 +108,7 @@ pub async fn run_lesson(
     )
     .await;
     let dropped = sandbox.drop_schema(&control.client, &schema).await;
-    control.close().await;
+    sandbox.give_back(control).await;
     let mut run = result?;
     dropped?;
     run.total_time = started.elapsed();
@@ -132,17 +147,11 @@ async fn run_in_schema(
             ..s.clone()
         })
         .collect();
-    let app = sandbox.application_name();
-    let session_options = SessionOptions {
-        application_name: app,
-        search_path: Some(schema),
-        ..Default::default()
-    };
     let connections = try_join_all(
         lesson
             .sessions
             .iter()
-            .map(|_| server.connect(&session_options)),
+            .map(|_| sandbox.checkout(server, Some(schema))),
     )
     .await?;
     let mut sessions: Vec<SessionHandle> =
@@ -167,7 +176,12 @@ async fn run_in_schema(
         );
     }
     if let Some(victim) = lesson.deadlock_victim {
-        notes.push(configure_deadlock_victim(&mut sessions, &infos, victim).await);
+        let timeout = if opts.inspect.locks {
+            VICTIM_DEADLOCK_TIMEOUT_WITH_LOCKS
+        } else {
+            VICTIM_DEADLOCK_TIMEOUT
+        };
+        notes.push(configure_deadlock_victim(&mut sessions, &infos, victim, timeout).await);
     }
 
     let outcome = async {
@@ -187,10 +201,23 @@ async fn run_in_schema(
             }
         }
         let probe = BlockedProbe::prepare(control, infos.iter().map(|s| s.pid).collect()).await?;
+        let inspector = match opts.inspect.any() {
+            true => Some(Inspector::prepare(control, opts.inspect, schema).await?),
+            false => None,
+        };
         let clock = Instant::now();
         let mut scheduler = Scheduler::new(&steps, &mut sessions, &probe, clock, opts.scheduler);
         if let Some(live) = &opts.live {
             scheduler = scheduler.with_live_events(live.clone());
+        }
+        scheduler = scheduler
+            .with_retry_policies(lesson.sessions.iter().map(|s| s.retry.clone()).collect());
+        if let Some(gate) = &opts.gate {
+            scheduler = scheduler.with_gate(gate.clone());
+        }
+        if let Some(inspector) = &inspector {
+            notes.extend(inspector.notes());
+            scheduler = scheduler.with_inspector(inspector);
         }
         scheduler.run(&lesson.schedules[0]).await?;
         let schedule_time = clock.elapsed();
@@ -207,8 +234,12 @@ async fn run_in_schema(
             let _ = sessions[i].run(sql).await;
         }
     }
+    // Hand the connections back: each is rolled back and reset, which also ends whatever a
+    // session left open before the verdict check looks at the data.
     for session in sessions {
-        session.close().await;
+        if let Some(conn) = session.into_connection().await {
+            sandbox.give_back(conn).await;
+        }
     }
     let (mut timeline, mut vars, schedule_time) = outcome?;
     timeline.events.splice(0..0, setup_events);
@@ -245,6 +276,9 @@ async fn run_in_schema(
             .unwrap_or_else(|| lesson.title.to_uppercase()),
         summary: lesson.summary.clone(),
         explanation: lesson.explanation.clone(),
+        demo: lesson.demo.clone(),
+        variant: lesson.variant.clone(),
+        levels_shown: 1,
         level,
         sessions: infos,
         steps,
@@ -290,6 +324,7 @@ fn setup_event(
                 error: None,
                 tx_end: None,
                 waited: None,
+                conflict: None,
             },
         },
     }
@@ -301,10 +336,11 @@ async fn configure_deadlock_victim(
     sessions: &mut [SessionHandle],
     infos: &[SessionInfo],
     victim: usize,
+    victim_timeout: &str,
 ) -> String {
     for (i, session) in sessions.iter_mut().enumerate() {
         let value = if i == victim {
-            VICTIM_DEADLOCK_TIMEOUT
+            victim_timeout
         } else {
             SURVIVOR_DEADLOCK_TIMEOUT
         };
@@ -321,7 +357,7 @@ async fn configure_deadlock_victim(
         }
     }
     format!(
-        "deadlock_timeout is {VICTIM_DEADLOCK_TIMEOUT} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
+        "deadlock_timeout is {victim_timeout} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
          deadlock detector first and is the one aborted",
         infos[victim].label, infos[victim].label
     )

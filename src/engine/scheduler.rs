@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::event::{Completion, Event, EventKind, Timeline, TxEnd};
-use super::lesson::{Blocker, Schedule, StepDef};
+use super::event::{Completion, Conflict, Event, EventKind, StatementResult, Timeline, TxEnd};
+use super::gate::StepGate;
+use super::inspect::Inspector;
+use super::lesson::{Blocker, RetryOn, RetryPolicy, Schedule, ScheduledStep, StepDef};
 use super::probe::BlockedProbe;
 use super::session::{SessionHandle, StepAnswer};
 use crate::error::{Result, TxlabError};
@@ -36,6 +38,12 @@ impl Default for SchedulerSettings {
 /// How long after a launch the scheduler keeps asking the server without pausing. Most steps
 /// answer well within it; a step still running after it is asked once per poll interval.
 const EAGER_PROBING: Duration = Duration::from_millis(3);
+
+/// How long, at most, a step marked `always_waits` is watched for the server to report it
+/// blocked (only to name whom it waits for; it is reported waiting either way). The watch ends
+/// as soon as the step is seen blocked or answers; the cap only matters for a step that does
+/// neither, and is generous because a loaded machine may start the statement late.
+const GLANCE: Duration = Duration::from_millis(50);
 
 /// A step that was sent and has not been reported complete.
 struct Active {
@@ -64,6 +72,30 @@ pub struct Scheduler<'r> {
     pub vars: BTreeMap<String, Option<String>>,
     pub timeline: Timeline,
     live: Option<mpsc::UnboundedSender<Event>>,
+    retry: TxTracking,
+    /// Passed before each launch (classroom pacing); `None` runs straight through.
+    gate: Option<StepGate>,
+    /// Lock and row-version reports (`--locks`, `--versions`).
+    inspector: Option<&'r Inspector<'r>>,
+    /// Completions seen at the last row-version report.
+    inspected_completions: usize,
+}
+
+/// Per-session transaction bookkeeping: whether a transaction block is open and has failed (so a
+/// COMMIT will roll back), and for retry wrappers the steps of the transaction in progress (to
+/// replay them), the attempt number, and a failure waiting to be retried at the session's next
+/// turn in the schedule (by then the others have moved on, as they would in real life).
+#[derive(Default)]
+struct TxTracking {
+    policies: Vec<Option<RetryPolicy>>,
+    tx_steps: Vec<Vec<ScheduledStep>>,
+    in_tx: Vec<bool>,
+    /// The last step of the open transaction failed (every statement but ROLLBACK [TO] and
+    /// COMMIT fails in a failed transaction, so a later success means it was recovered).
+    failed: Vec<bool>,
+    attempt: Vec<u32>,
+    pending: Vec<Option<String>>,
+    seed: u64,
 }
 
 impl<'r> Scheduler<'r> {
@@ -88,7 +120,37 @@ impl<'r> Scheduler<'r> {
             vars: BTreeMap::new(),
             timeline: Timeline::default(),
             live: None,
+            retry: TxTracking {
+                policies: vec![None; n],
+                tx_steps: vec![Vec::new(); n],
+                in_tx: vec![false; n],
+                failed: vec![false; n],
+                attempt: vec![1; n],
+                pending: vec![None; n],
+                seed: clock.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15,
+            },
+            gate: None,
+            inspector: None,
+            inspected_completions: 0,
         }
+    }
+
+    /// Waits at `gate` before every scheduled launch (a retry wrapper's replays do not wait).
+    pub fn with_gate(mut self, gate: StepGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Records lock and row-version reports as the inspector's settings ask.
+    pub fn with_inspector(mut self, inspector: &'r Inspector<'r>) -> Self {
+        self.inspector = Some(inspector);
+        self
+    }
+
+    /// Gives sessions retry wrappers (index = session).
+    pub fn with_retry_policies(mut self, policies: Vec<Option<RetryPolicy>>) -> Self {
+        self.retry.policies = policies;
+        self
     }
 
     /// Sends every event, as it is recorded, to `live` as well (for live displays).
@@ -121,36 +183,23 @@ impl<'r> Scheduler<'r> {
     /// Runs one schedule to the end: every step launched and every launched step reported.
     pub async fn run(&mut self, schedule: &Schedule) -> Result<()> {
         let mut waiting: Vec<usize> = Vec::new();
-        for scheduled in &schedule.steps {
+        for (position, scheduled) in schedule.steps.iter().enumerate() {
             let session = self.steps[scheduled.step].session;
-
-            // A session runs one statement at a time: wait for its earlier step first, polling the
-            // other waiters meanwhile (one of them may be what it waits for).
-            if self.active[session].is_some() {
-                let start = Instant::now();
-                while self.active[session].is_some() {
-                    if !self.try_complete(session, false, true).await? {
-                        waiting.retain(|&w| w != session);
-                    }
-                    waiting = self.try_complete_steps(waiting, true, true).await?;
-                    if self.active[session].is_some()
-                        && start.elapsed() > 2 * self.settings.step_timeout
-                    {
-                        return Err(self.stuck(session));
-                    }
-                }
-            }
-
-            self.launch(session, scheduled.step, &scheduled.blockers)
-                .await?;
-            let must_wait = self.try_complete(session, true, false).await?;
-            waiting = self.try_complete_steps(waiting, true, true).await?;
-            if must_wait {
-                waiting.push(session);
-            }
+            self.wait_for_session(session, &mut waiting).await?;
+            self.run_pending_retries(session, &mut waiting).await?;
+            self.pass_gate(position, scheduled.step).await?;
+            self.launch_and_settle(scheduled, &mut waiting).await?;
         }
-        let left = self.try_complete_steps(waiting, false, true).await?;
-        if let Some(&session) = left.first() {
+        loop {
+            waiting = self.try_complete_steps(waiting, false, true).await?;
+            let Some(session) = (0..self.sessions.len()).find(|&s| self.retry.pending[s].is_some())
+            else {
+                break;
+            };
+            self.run_pending_retries(session, &mut waiting).await?;
+        }
+        self.inspect_versions().await;
+        if let Some(&session) = waiting.first() {
             return Err(TxlabError::Schedule(format!(
                 "the schedule ended with steps still waiting on each other (session {})",
                 session + 1
@@ -162,13 +211,127 @@ impl<'r> Scheduler<'r> {
         Ok(())
     }
 
+    /// A session runs one statement at a time: waits for its earlier step first, polling the
+    /// other waiters meanwhile (one of them may be what it waits for).
+    async fn wait_for_session(&mut self, session: usize, waiting: &mut Vec<usize>) -> Result<()> {
+        let start = Instant::now();
+        while self.active[session].is_some() {
+            if !self.try_complete(session, false, true).await? {
+                waiting.retain(|&w| w != session);
+            }
+            *waiting = self
+                .try_complete_steps(std::mem::take(waiting), true, true)
+                .await?;
+            if self.active[session].is_some() && start.elapsed() > 2 * self.settings.step_timeout {
+                return Err(self.stuck(session));
+            }
+        }
+        Ok(())
+    }
+
+    /// Launches a step, then waits until it completes or is observed blocked, and re-polls the
+    /// other waiters.
+    async fn launch_and_settle(
+        &mut self,
+        scheduled: &ScheduledStep,
+        waiting: &mut Vec<usize>,
+    ) -> Result<()> {
+        let session = self.steps[scheduled.step].session;
+        self.launch(session, scheduled.step, &scheduled.blockers)
+            .await?;
+        self.note_transaction_step(session, scheduled);
+        let must_wait = self.try_complete(session, true, false).await?;
+        *waiting = self
+            .try_complete_steps(std::mem::take(waiting), true, true)
+            .await?;
+        if must_wait {
+            waiting.push(session);
+        }
+        self.inspect_versions().await;
+        Ok(())
+    }
+
+    fn note_transaction_step(&mut self, session: usize, scheduled: &ScheduledStep) {
+        if starts_transaction(&self.steps[scheduled.step].sql) {
+            self.retry.tx_steps[session].clear();
+            self.retry.in_tx[session] = true;
+            self.retry.failed[session] = false;
+        }
+        self.retry.tx_steps[session].push(scheduled.clone());
+    }
+
+    /// The session's retry wrapper at work: roll back, back off, replay the transaction's steps
+    /// up to the one that failed — again if it fails again, up to the policy's attempts.
+    async fn run_pending_retries(
+        &mut self,
+        session: usize,
+        waiting: &mut Vec<usize>,
+    ) -> Result<()> {
+        while let Some(reason) = self.retry.pending[session].take() {
+            let Some(policy) = self.retry.policies[session].clone() else {
+                break;
+            };
+            self.retry.attempt[session] += 1;
+            let attempt = self.retry.attempt[session];
+            // End the failed transaction (aborted by an error, or still open after a conflict).
+            let _ = self.sessions[session].run("ROLLBACK").await;
+            while self.sessions[session].notices.try_recv().is_ok() {}
+            let backoff = self.backoff(&policy, attempt);
+            tokio::time::sleep(backoff).await;
+            self.retry.in_tx[session] = false;
+            self.record(
+                Instant::now(),
+                Some(session),
+                None,
+                EventKind::Retry {
+                    attempt,
+                    max_attempts: policy.max_attempts,
+                    backoff,
+                    reason,
+                },
+            );
+            let replay = std::mem::take(&mut self.retry.tx_steps[session]);
+            for (i, step) in replay.iter().enumerate() {
+                self.wait_for_session(session, waiting).await?;
+                if self.retry.pending[session].is_some() {
+                    self.retry.tx_steps[session].extend_from_slice(&replay[i..]);
+                    break;
+                }
+                self.launch_and_settle(step, waiting).await?;
+            }
+            self.wait_for_session(session, waiting).await?;
+        }
+        Ok(())
+    }
+
+    /// Exponential backoff with jitter: base × 2^(attempt − 2) plus up to one base at random.
+    fn backoff(&mut self, policy: &RetryPolicy, attempt: u32) -> Duration {
+        let exp = policy.base_backoff * 2u32.saturating_pow(attempt.saturating_sub(2)).min(1 << 10);
+        if !policy.jitter {
+            return exp;
+        }
+        // xorshift64: jitter needs no cryptographic randomness, only variety between runs.
+        let mut x = self.retry.seed;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.retry.seed = x;
+        let frac = (x % 1000) as f64 / 1000.0;
+        exp + policy.base_backoff.mul_f64(frac)
+    }
+
     async fn launch(&mut self, session: usize, step: usize, blockers: &[Blocker]) -> Result<()> {
         let sql = substitute(&self.steps[step].sql, &self.vars);
+        // Will this COMMIT roll back? Known when the scheduler saw the transaction begin; asked of
+        // the server otherwise (a BEGIN in a session's setup, say).
         let commit_will_roll_back = matches!(tx_control(&sql), Some(TxEnd::Commit))
-            && self
-                .probe
-                .transaction_failed(self.sessions[session].pid)
-                .await;
+            && if self.retry.in_tx[session] {
+                self.retry.failed[session]
+            } else {
+                self.probe
+                    .transaction_failed(self.sessions[session].pid)
+                    .await
+            };
         let notice_targets = blockers
             .iter()
             .filter_map(|b| match b {
@@ -240,7 +403,15 @@ impl<'r> Scheduler<'r> {
         };
         let step = active.step;
         if !retry && active.blockers.contains(&Blocker::Once) {
-            self.report_waiting(session, Vec::new(), true);
+            // `(*)`: reported waiting whatever happens, so the report order never depends on
+            // timing. Still, look briefly so the timeline can say whom it waits for.
+            let (at, blockers, forced) = self.glance_at_block(session).await?;
+            self.report_waiting_at(at, session, blockers, forced);
+            if forced {
+                self.inspect_locks_once_blocked(session, step).await;
+            } else {
+                self.inspect_locks(at, session, step).await;
+            }
             return Ok(true);
         }
         let start = Instant::now();
@@ -287,6 +458,7 @@ impl<'r> Scheduler<'r> {
                 let blockers = self.probe.blockers(self.sessions[session].pid).await;
                 if !retry {
                     self.report_waiting_at(seen_at, session, blockers, false);
+                    self.inspect_locks(seen_at, session, step).await;
                 }
                 return Ok(true);
             }
@@ -307,6 +479,84 @@ impl<'r> Scheduler<'r> {
         }
         self.report_completion(session);
         Ok(false)
+    }
+
+    /// Watches a just-launched step for up to [`GLANCE`]: if the server reports it blocked,
+    /// returns the blockers (observed); otherwise nothing (forced). An answer that arrives is kept
+    /// for the step's later completion.
+    async fn glance_at_block(&mut self, session: usize) -> Result<(Instant, Vec<i32>, bool)> {
+        let start = Instant::now();
+        let pid = self.sessions[session].pid;
+        while start.elapsed() < GLANCE {
+            if let Some(answer) = self.sessions[session].try_answer() {
+                self.store_answer(session, answer);
+                break;
+            }
+            if self.probe.is_blocked(pid).await? {
+                let at = Instant::now();
+                return Ok((at, self.probe.blockers(pid).await, false));
+            }
+        }
+        Ok((Instant::now(), Vec::new(), true))
+    }
+
+    /// Asks the gate, if there is one, before launching `step`; a "stop" ends the run.
+    async fn pass_gate(&self, position: usize, step: usize) -> Result<()> {
+        let Some(gate) = &self.gate else {
+            return Ok(());
+        };
+        let sql = substitute(&self.steps[step].sql, &self.vars);
+        let pids = self.sessions.iter().map(|s| s.pid).collect();
+        if gate.pass(position, step, sql, pids).await {
+            Ok(())
+        } else {
+            Err(TxlabError::Stopped)
+        }
+    }
+
+    /// `--locks`: records who waits for whom, right after a step was observed blocked.
+    async fn inspect_locks(&mut self, at: Instant, session: usize, step: usize) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.locks) else {
+            return;
+        };
+        let pids: Vec<i32> = self.sessions.iter().map(|s| s.pid).collect();
+        if let Some(report) = inspector.locks(&pids).await {
+            self.record(at, Some(session), Some(step), EventKind::Locks(report));
+        }
+    }
+
+    /// `--locks` for a step a `(*)` marker reported waiting without asking the server: waits,
+    /// briefly and bounded, until the server sees it blocked, then records the report. (With
+    /// `--locks` a deadlock victim's `deadlock_timeout` is longer than this wait.)
+    async fn inspect_locks_once_blocked(&mut self, session: usize, step: usize) {
+        if !self.inspector.is_some_and(|i| i.what.locks) {
+            return;
+        }
+        let pid = self.sessions[session].pid;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(200) {
+            match self.probe.is_blocked(pid).await {
+                Ok(true) => return self.inspect_locks(Instant::now(), session, step).await,
+                Ok(false) => tokio::time::sleep(self.settings.poll).await,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// `--versions`: after something completed, records what every idle session sees.
+    async fn inspect_versions(&mut self) {
+        let Some(inspector) = self.inspector.filter(|i| i.what.versions) else {
+            return;
+        };
+        let completions = self.timeline.completions().count();
+        if completions == self.inspected_completions {
+            return;
+        }
+        self.inspected_completions = completions;
+        let at = Instant::now();
+        let busy: Vec<bool> = self.active.iter().map(Option::is_some).collect();
+        let report = inspector.versions(self.sessions, &busy).await;
+        self.record(at, None, None, EventKind::Versions(report));
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {
@@ -377,6 +627,22 @@ impl<'r> Scheduler<'r> {
             (Some(end), None) => Some(end),
             _ => None,
         };
+        let conflict = match (step.expect_rows, &answer.error) {
+            (Some(expected), None) => {
+                let touched = touched_rows(&answer.results);
+                (touched != expected).then_some(Conflict {
+                    expected_rows: expected,
+                    touched_rows: touched,
+                })
+            }
+            _ => None,
+        };
+        self.decide_retry(
+            session,
+            answer.error.as_ref().map(|e| e.sqlstate.as_str()),
+            conflict.is_some(),
+            tx_end,
+        );
         let completion = Completion {
             results: answer.results,
             error: answer.error,
@@ -384,6 +650,7 @@ impl<'r> Scheduler<'r> {
             waited: active
                 .reported_waiting
                 .then(|| answer.at.saturating_duration_since(active.launched)),
+            conflict,
         };
         self.record(
             answer.at,
@@ -391,6 +658,38 @@ impl<'r> Scheduler<'r> {
             Some(active.step),
             EventKind::Completed(completion),
         );
+    }
+
+    /// Marks a failed transaction for retry at the session's next turn, if its policy covers
+    /// the failure and attempts remain; a finished transaction resets the attempt count.
+    fn decide_retry(
+        &mut self,
+        session: usize,
+        sqlstate: Option<&str>,
+        conflict: bool,
+        tx_end: Option<TxEnd>,
+    ) {
+        self.retry.failed[session] = sqlstate.is_some();
+        let covered = self.retry.policies[session].as_ref().and_then(|p| {
+            let hit = p.on.iter().any(|on| match on {
+                RetryOn::SqlState(code) => Some(code.as_str()) == sqlstate,
+                RetryOn::Conflict => conflict,
+            });
+            (hit && self.retry.attempt[session] < p.max_attempts).then(|| match sqlstate {
+                Some(code) => code.to_string(),
+                None => "conflict".to_string(),
+            })
+        });
+        if covered.is_some() {
+            self.retry.pending[session] = covered;
+        } else if tx_end.is_some() || !self.retry.in_tx[session] {
+            self.retry.tx_steps[session].clear();
+            self.retry.in_tx[session] = false;
+            self.retry.failed[session] = false;
+            if sqlstate.is_none() && !conflict {
+                self.retry.attempt[session] = 1;
+            }
+        }
     }
 
     fn drain_notices(&mut self, session: usize) {
@@ -428,6 +727,21 @@ fn first_row(answer: &StepAnswer) -> Option<&Vec<Option<String>>> {
         super::event::StatementResult::Rows { rows, .. } => rows.first(),
         _ => None,
     })
+}
+
+/// Rows a step touched: the last command's count, or the rows of the last result set (RETURNING).
+fn touched_rows(results: &[StatementResult]) -> u64 {
+    match results.last() {
+        Some(StatementResult::Command { rows_affected }) => *rows_affected,
+        Some(StatementResult::Rows { rows, .. }) => rows.len() as u64,
+        None => 0,
+    }
+}
+
+/// Whether a step opens a transaction block.
+fn starts_transaction(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    upper.starts_with("BEGIN") || upper.starts_with("START TRANSACTION")
 }
 
 /// Whether a step is a single transaction-ending statement.

@@ -27,7 +27,7 @@ pub struct SessionHandle {
     answers: mpsc::UnboundedReceiver<StepAnswer>,
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
     cancel: CancelToken,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Client>,
     driver: tokio::task::JoinHandle<()>,
 }
 
@@ -50,6 +50,7 @@ impl SessionHandle {
                     break;
                 }
             }
+            client
         });
         SessionHandle {
             pid,
@@ -94,10 +95,22 @@ impl SessionHandle {
 
     /// Ends the task and closes the connection; the server ends the session (and rolls back any
     /// open transaction).
-    pub async fn close(mut self) {
+    pub async fn close(self) {
+        if let Some(connected) = self.into_connection().await {
+            connected.close().await;
+        }
+    }
+
+    /// Ends the task and hands the connection back (for reuse by a later run).
+    pub async fn into_connection(mut self) -> Option<Connected> {
         self.requests = None;
-        let _ = self.task.await;
-        let _ = self.driver.await;
+        let client = self.task.await.ok()?;
+        Some(Connected {
+            client,
+            pid: self.pid,
+            notices: self.notices,
+            driver: self.driver,
+        })
     }
 }
 

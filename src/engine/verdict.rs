@@ -37,6 +37,8 @@ pub enum How {
     Aborted(String),
     /// Snapshots hid the other transaction's changes; nobody waited or failed.
     Snapshot,
+    /// Optimistic locking noticed the row had changed (a versioned UPDATE touched no row).
+    Conflict,
 }
 
 impl fmt::Display for How {
@@ -45,6 +47,7 @@ impl fmt::Display for How {
             How::Blocked => f.write_str("blocked"),
             How::Aborted(code) => write!(f, "aborted-{code}"),
             How::Snapshot => f.write_str("snapshot"),
+            How::Conflict => f.write_str("conflict"),
         }
     }
 }
@@ -62,10 +65,11 @@ impl FromStr for How {
         match s.trim() {
             "blocked" => Ok(How::Blocked),
             "snapshot" => Ok(How::Snapshot),
+            "conflict" => Ok(How::Conflict),
             other => match other.strip_prefix("aborted-") {
                 Some(code) if code.len() == 5 => Ok(How::Aborted(code.to_ascii_uppercase())),
                 _ => Err(format!(
-                    "'{other}' is not blocked, snapshot or aborted-<SQLSTATE>"
+                    "'{other}' is not blocked, snapshot, conflict or aborted-<SQLSTATE>"
                 )),
             },
         }
@@ -180,6 +184,7 @@ fn prevention(timeline: &Timeline) -> How {
         .find(|e| SqlState::from_code(&e.sqlstate) != Some(SqlState::InFailedTransaction));
     match abort {
         Some(e) => How::Aborted(e.sqlstate.clone()),
+        None if timeline.conflicts() > 0 => How::Conflict,
         None if timeline.any_waiting() => How::Blocked,
         None => How::Snapshot,
     }
@@ -234,6 +239,7 @@ mod tests {
                 error: Some(e),
                 tx_end: None,
                 waited: None,
+                conflict: None,
             })
         };
         t.events.push(Event {

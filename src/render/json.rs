@@ -4,14 +4,17 @@
 use serde_json::{Value, json};
 
 use super::describe::verb;
+use crate::db::cluster::StartTimings;
 use crate::engine::event::{EventKind, StatementResult, TxEnd, millis};
 use crate::engine::runner::LessonRun;
 
-/// One JSON document for a set of runs.
-pub fn document(runs: &[LessonRun], server: &str) -> Value {
+/// One JSON document for a set of runs. `cluster` carries the throwaway cluster's start-up
+/// timings when txlab started one (the benchmarks read them).
+pub fn document(runs: &[LessonRun], server: &str, cluster: Option<StartTimings>) -> Value {
     json!({
         "txlab_version": env!("CARGO_PKG_VERSION"),
         "server": server,
+        "local_cluster": cluster.map(|c| json!({"initdb_ms": millis(c.initdb), "start_ms": millis(c.start)})),
         "results": runs.iter().map(result).collect::<Vec<_>>(),
     })
 }
@@ -32,13 +35,24 @@ pub fn result(run: &LessonRun) -> Value {
         "sessions": run.sessions.iter().map(|s| json!({"name": s.name, "label": s.label, "pid": s.pid})).collect::<Vec<_>>(),
         "notes": run.notes,
         "schedule_ms": millis(run.schedule_time),
+        "total_ms": millis(run.total_time),
         "events": events(run),
     })
 }
 
 fn events(run: &LessonRun) -> Vec<Value> {
     let mut out = Vec::new();
+    // The SQL as sent (captured values substituted), per session, from its latest launch.
+    let mut sent: std::collections::HashMap<Option<usize>, String> =
+        std::collections::HashMap::new();
     for e in &run.timeline.events {
+        if let EventKind::Launch { sql } = &e.kind {
+            sent.insert(e.session, sql.clone());
+        }
+        let sql = sent
+            .get(&e.session)
+            .cloned()
+            .or_else(|| e.step.and_then(|s| run.steps.get(s)).map(|s| s.sql.clone()));
         let session = e
             .session
             .and_then(|s| run.sessions.get(s))
@@ -51,7 +65,7 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 "pid": e.pid,
                 "step": step.map(|s| s.name.clone()),
                 "kind": kind,
-                "sql": step.map(|s| s.sql.clone()),
+                "sql": sql,
                 "rows": Value::Null,
                 "error": Value::Null,
             })
@@ -73,9 +87,32 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["forced"] = json!(forced);
                 out.push(v);
             }
+            EventKind::Retry {
+                attempt,
+                max_attempts,
+                backoff,
+                reason,
+            } => {
+                let mut v = base("retry");
+                v["attempt"] = json!(attempt);
+                v["max_attempts"] = json!(max_attempts);
+                v["backoff_ms"] = json!((millis(*backoff) * 1000.0).round() / 1000.0);
+                v["reason"] = json!(reason);
+                out.push(v);
+            }
             EventKind::Notice { severity, message } => {
                 let mut v = base("notice");
                 v["message"] = json!(format!("{severity}: {message}"));
+                out.push(v);
+            }
+            EventKind::Locks(report) => {
+                let mut v = base("locks");
+                v["locks"] = json!(report);
+                out.push(v);
+            }
+            EventKind::Versions(report) => {
+                let mut v = base("versions");
+                v["versions"] = json!(report);
                 out.push(v);
             }
             EventKind::Completed(c) => {
@@ -110,6 +147,12 @@ fn events(run: &LessonRun) -> Vec<Value> {
                         out.push(v);
                     }
                     None => {}
+                }
+                if let Some(conflict) = &c.conflict {
+                    let mut v = base("conflict");
+                    v["expected_rows"] = json!(conflict.expected_rows);
+                    v["touched_rows"] = json!(conflict.touched_rows);
+                    out.push(v);
                 }
                 if let Some(err) = &c.error {
                     let mut v = base("error");

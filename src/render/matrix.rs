@@ -2,70 +2,45 @@
 
 use std::fmt::Write as _;
 
-use super::cell::width_of;
+use super::cell::{width_of, wrap};
 use super::palette::{Meaning, paint};
 use super::style::Style;
 use crate::engine::level::IsolationLevel;
 use crate::engine::runner::LessonRun;
-use crate::engine::verdict::Outcome;
+use crate::engine::verdict::{How, Outcome};
 
-const CELL: usize = 17;
+/// The narrowest a level column gets.
+const CELL: usize = 12;
 
 /// Renders runs as a lessons × levels table, with a footnote for any cell that differs from
-/// PostgreSQL's documented behaviour.
+/// PostgreSQL's documented behaviour. Columns are as wide as their widest entry, so they always
+/// line up; a row label drops its anomaly id (never part of the lesson's name) to fit the width.
 pub fn render(runs: &[LessonRun], style: &Style) -> String {
     let levels: Vec<IsolationLevel> = IsolationLevel::ALL
         .into_iter()
         .filter(|l| runs.iter().any(|r| r.level == Some(*l)))
         .collect();
-    let mut lessons: Vec<(&str, String)> = Vec::new();
+    let mut lessons: Vec<(&str, Option<&str>)> = Vec::new();
     for r in runs {
         if !lessons.iter().any(|(id, _)| *id == r.lesson_id) {
-            let label = match &r.anomaly {
-                Some(a) => format!("{} ({a})", r.lesson_id),
-                None => r.lesson_id.clone(),
-            };
-            lessons.push((&r.lesson_id, label));
+            lessons.push((&r.lesson_id, r.anomaly.as_deref()));
         }
     }
-    let label_width = lessons
-        .iter()
-        .map(|(_, l)| width_of(l))
-        .max()
-        .unwrap_or(6)
-        .max(6)
-        + 1;
-    let label_width = label_width.min(
-        style
-            .width
-            .saturating_sub(levels.len() * (CELL + 1))
-            .max(12),
-    );
-    let mut out = String::new();
-    let _ = write!(out, "{:<label_width$}", "");
-    for level in &levels {
-        let _ = write!(
-            out,
-            " {}",
-            paint(&format!("{:<CELL$}", level.sql()), Meaning::Heading)
-        );
-    }
-    let _ = writeln!(out);
     let mut differs = Vec::new();
-    for (id, label) in &lessons {
-        let label: String = label.chars().take(label_width - 1).collect();
-        let _ = write!(out, "{label:<label_width$}");
+    let mut cells: Vec<Vec<(String, Meaning)>> = Vec::new();
+    for (id, _) in &lessons {
+        let mut row = Vec::new();
         for level in &levels {
             let cell = runs
                 .iter()
                 .find(|r| r.lesson_id == *id && r.level == Some(*level));
-            let (text, meaning) = match cell.and_then(|r| r.verdict.as_ref()) {
+            row.push(match cell.and_then(|r| r.verdict.as_ref()) {
                 None => ("-".to_string(), Meaning::Dim),
                 Some(v) => {
                     let mut text = match v.outcome {
                         Outcome::Occurred => "OCCURRED".to_string(),
                         Outcome::Prevented => match &v.how {
-                            Some(how) => format!("prevented: {}", short_how(&how.to_string())),
+                            Some(how) => short_how(&how.to_string()),
                             None => "prevented".into(),
                         },
                     };
@@ -80,35 +55,98 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
                     };
                     (text, meaning)
                 }
-            };
-            let pad = CELL.saturating_sub(width_of(&text));
-            let _ = write!(out, " {}{}", paint(&text, meaning), " ".repeat(pad));
+            });
+        }
+        cells.push(row);
+    }
+    let cell_width = levels
+        .iter()
+        .map(|l| width_of(l.sql()))
+        .chain(cells.iter().flatten().map(|(text, _)| width_of(text)))
+        .max()
+        .unwrap_or(CELL);
+    let full_label = |id: &str, anomaly: Option<&str>| match anomaly {
+        Some(a) => format!("{id} ({a})"),
+        None => id.to_string(),
+    };
+    let widest = lessons
+        .iter()
+        .map(|(id, a)| width_of(&full_label(id, *a)))
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let room = style
+        .width
+        .saturating_sub(levels.len() * (cell_width + 1) + 1)
+        .max(12);
+    let label_width = widest.min(room) + 1;
+
+    let mut out = String::new();
+    let _ = write!(out, "{:<label_width$}", "");
+    for level in &levels {
+        let _ = write!(
+            out,
+            " {}",
+            paint(&format!("{:<cell_width$}", level.sql()), Meaning::Heading)
+        );
+    }
+    out = out.trim_end().to_string();
+    out.push('\n');
+    for ((id, anomaly), row) in lessons.iter().zip(&cells) {
+        let mut label = full_label(id, *anomaly);
+        if width_of(&label) >= label_width {
+            label = id.to_string();
+        }
+        let label: String = label.chars().take(label_width - 1).collect();
+        let _ = write!(out, "{label:<label_width$}");
+        for (text, meaning) in row {
+            let pad = cell_width.saturating_sub(width_of(text));
+            let _ = write!(out, " {}{}", paint(text, *meaning), " ".repeat(pad));
         }
         out = out.trim_end().to_string();
         out.push('\n');
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint(
-            "OCCURRED: the anomaly happened in this run · prevented: how the server stopped it (blocked = waited for a lock, snapshot = never saw the other's change, 40001/40P01 = aborted)",
-            Meaning::Dim
-        )
-    );
+    let legend = legend(runs);
+    for line in wrap(&legend, style.width) {
+        let _ = writeln!(out, "{}", paint(&line, Meaning::Dim));
+    }
     if !differs.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            paint(
-                &format!(
-                    "! differs from PostgreSQL's documented behaviour: {}",
-                    differs.join(", ")
-                ),
-                Meaning::Aborted
-            )
+        let text = format!(
+            "! differs from PostgreSQL's documented behaviour: {}",
+            differs.join(", ")
         );
+        for line in wrap(&text, style.width) {
+            let _ = writeln!(out, "{}", paint(&line, Meaning::Aborted));
+        }
     }
     out
+}
+
+/// The line under the table: what OCCURRED means and each way of prevention the table shows.
+fn legend(runs: &[LessonRun]) -> String {
+    let shown: Vec<How> = runs
+        .iter()
+        .filter_map(|r| r.verdict.as_ref().and_then(|v| v.how.clone()))
+        .collect();
+    let mut ways = Vec::new();
+    if shown.contains(&How::Blocked) {
+        ways.push("blocked = waited for a lock");
+    }
+    if shown.contains(&How::Snapshot) {
+        ways.push("snapshot = never saw the other's change");
+    }
+    if shown.contains(&How::Conflict) {
+        ways.push("conflict = an optimistic write found a newer version");
+    }
+    if shown.iter().any(|h| matches!(h, How::Aborted(_))) {
+        ways.push("a SQLSTATE (40001, 40P01…) = aborted with that error");
+    }
+    let mut text = "OCCURRED: the anomaly happened in this run".to_string();
+    if !ways.is_empty() {
+        text.push_str(" · otherwise it was prevented, and the cell says how: ");
+        text.push_str(&ways.join(", "));
+    }
+    text
 }
 
 fn short_how(how: &str) -> String {

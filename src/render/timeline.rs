@@ -1,31 +1,78 @@
 //! The side-by-side timeline: one column per session, one row per moment, in the order the
 //! scheduler reported events, with the time since the first step in milliseconds.
+//!
+//! [`render`] is [`header`] + [`row_texts`] + [`footer`]; the classroom prints those pieces as a
+//! run grows. [`rows`] (cells with meanings, no colour) also feeds the markdown and HTML exports.
 
 use std::fmt::Write as _;
 
 use super::cell::{Cell, painted, width_of};
 use super::describe::{ms, results, who};
+use super::inspect::{cycle_drawing, lock_cell, view_cell};
 use super::palette::{Meaning, lane, paint};
 use super::style::Style;
 use super::verdict::verdict_lines;
 use crate::engine::event::{Event, EventKind};
+use crate::engine::inspect::View;
 use crate::engine::runner::LessonRun;
 
 const TIME_WIDTH: usize = 8;
 
-/// A row of the table: a time and one cell per session.
-struct Row {
-    t: Option<std::time::Duration>,
-    cells: Vec<Cell>,
+/// A row of the table: a time and one cell per session, or one cell across every lane.
+pub(crate) struct Row {
+    pub t: Option<std::time::Duration>,
+    /// The session the row is about, when it is about one.
+    pub session: Option<usize>,
+    pub cells: Vec<Cell>,
+    /// A note about all sessions at once (a lock report), drawn across the lanes.
+    pub wide: Option<Cell>,
+    /// Preformatted lines under a wide cell, never wrapped (a deadlock's wait-for cycle).
+    pub drawing: Vec<String>,
+}
+
+/// Column widths for a run at a style's width.
+struct Layout {
+    n: usize,
+    lane_width: usize,
+    total_width: usize,
+}
+
+impl Layout {
+    fn of(run: &LessonRun, style: &Style) -> Layout {
+        let n = run.sessions.len().max(1);
+        let lane_width = (style.width.saturating_sub(TIME_WIDTH + 1) / n)
+            .saturating_sub(3)
+            .max(16);
+        Layout {
+            n,
+            lane_width,
+            total_width: TIME_WIDTH + 1 + n * (lane_width + 3),
+        }
+    }
+
+    /// The width of a cell drawn across every lane.
+    fn wide_width(&self) -> usize {
+        self.total_width - TIME_WIDTH - 4
+    }
 }
 
 /// Renders one run as a timeline with a header, the verdict and a legend.
 pub fn render(run: &LessonRun, style: &Style) -> String {
-    let n = run.sessions.len().max(1);
-    let lane_width = (style.width.saturating_sub(TIME_WIDTH + 1) / n)
-        .saturating_sub(3)
-        .max(16);
-    let total_width = TIME_WIDTH + 1 + n * (lane_width + 3);
+    let mut out = header(run, style);
+    for row in row_texts(run, style) {
+        out.push_str(&row);
+    }
+    out.push_str(&footer(run, style));
+    out
+}
+
+/// The title, summary and column headings.
+pub fn header(run: &LessonRun, style: &Style) -> String {
+    let Layout {
+        n,
+        lane_width,
+        total_width,
+    } = Layout::of(run, style);
     let mut out = String::new();
 
     let level = run.level.map(|l| l.sql()).unwrap_or("as written");
@@ -63,8 +110,37 @@ pub fn render(run: &LessonRun, style: &Style) -> String {
         let _ = write!(out, "┼{}", "─".repeat(lane_width + 2));
     }
     out.push('\n');
+    out
+}
 
-    for row in rows(run, n, lane_width) {
+/// Each row of the table as text (one or more lines, each ending in a newline).
+pub fn row_texts(run: &LessonRun, style: &Style) -> Vec<String> {
+    let layout = Layout::of(run, style);
+    let lane_width = layout.lane_width;
+    let mut texts = Vec::new();
+    for row in rows(run, layout.n, lane_width, layout.wide_width()) {
+        let mut out = String::new();
+        if let Some(wide) = &row.wide {
+            for (line_no, l) in wide.lines.iter().enumerate() {
+                let t = match (line_no, row.t) {
+                    (0, Some(t)) => {
+                        paint(&format!("{:>TIME_WIDTH$}", ms(t)), Meaning::Dim).to_string()
+                    }
+                    _ => " ".repeat(TIME_WIDTH),
+                };
+                let _ = writeln!(out, "{}", format!("{t} │ {}", painted(l, 0)).trim_end());
+            }
+            for l in &row.drawing {
+                let _ = writeln!(
+                    out,
+                    "{} │ {}",
+                    " ".repeat(TIME_WIDTH),
+                    paint(l, Meaning::Aborted)
+                );
+            }
+            texts.push(out);
+            continue;
+        }
         let height = row.cells.iter().map(|c| c.lines.len()).max().unwrap_or(0);
         for line_no in 0..height {
             let t = match (line_no, row.t) {
@@ -84,19 +160,31 @@ pub fn render(run: &LessonRun, style: &Style) -> String {
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }
+        texts.push(out);
     }
-    out.push('\n');
+    texts
+}
+
+/// The verdict and the legend under the table.
+pub fn footer(run: &LessonRun, style: &Style) -> String {
+    let total_width = Layout::of(run, style).total_width;
+    let mut out = String::from("\n");
     for line in verdict_lines(run, total_width) {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "{}", legend());
+    if let Some(more) = super::inspect::legend(run) {
+        for line in super::cell::wrap(&more, total_width.saturating_sub(8)) {
+            let _ = writeln!(out, "        {}", paint(&line, Meaning::Dim));
+        }
+    }
     out
 }
 
 /// The legend under every timeline.
 pub fn legend() -> String {
     format!(
-        "{}  {} done  {} waiting for a lock  {} lock granted  {} error / rolled back  {} value read",
+        "{}  {} done  {} waiting for a lock  {} wait over  {} error / rolled back  {} value read",
         paint("legend:", Meaning::Dim),
         paint("✓", Meaning::Ok),
         paint("‖", Meaning::Waiting),
@@ -106,8 +194,9 @@ pub fn legend() -> String {
     )
 }
 
-/// Groups events into rows: a launch and its immediate completion share a row.
-fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
+/// Groups events into rows: a launch and its immediate completion share a row. Lock reports span
+/// every lane (`wide_width` columns); row versions go under each session whose view changed.
+pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -> Vec<Row> {
     let events: Vec<&Event> = run
         .timeline
         .events
@@ -115,10 +204,34 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
         .filter(|e| !matches!(e.kind, EventKind::Setup { .. }))
         .collect();
     let mut rows = Vec::new();
+    let mut last_views: Vec<Option<&View>> = vec![None; n];
+    // Narration belongs to a step's first attempt, not to its replays after a retry.
+    let mut retried = vec![false; n];
     let mut i = 0;
     while i < events.len() {
         let event = events[i];
         let mut cells = vec![Cell::default(); n];
+        if let EventKind::Versions(report) = &event.kind {
+            let mut changed = false;
+            for v in &report.views {
+                if v.session < n && last_views[v.session] != Some(&v.view) {
+                    last_views[v.session] = Some(&v.view);
+                    cells[v.session] = view_cell(&v.view, width);
+                    changed = true;
+                }
+            }
+            if changed {
+                rows.push(Row {
+                    t: Some(event.t),
+                    session: None,
+                    cells,
+                    wide: None,
+                    drawing: Vec::new(),
+                });
+            }
+            i += 1;
+            continue;
+        }
         let Some(session) = event.session else {
             i += 1;
             continue;
@@ -128,6 +241,7 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
             EventKind::Launch { sql } => {
                 if let Some(say) = event
                     .step
+                    .filter(|_| !retried[session])
                     .and_then(|s| run.steps.get(s))
                     .and_then(|s| s.say.as_deref())
                 {
@@ -146,7 +260,8 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
             EventKind::Waiting { blockers, forced } => {
                 let text = if blockers.is_empty() {
                     if *forced {
-                        "‖ waiting (a deadlock is coming)".to_string()
+                        // Reported by an always_waits marker before the server was asked.
+                        "‖ sent; its answer is pending".to_string()
                     } else {
                         "‖ waiting".to_string()
                     }
@@ -163,22 +278,61 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
                     .map(|s| s.sql.as_str())
                     .unwrap_or("");
                 if let Some(waited) = c.waited {
-                    cell.push(
-                        &format!("↳ after {} ms:", ms(waited)),
-                        Meaning::Unblocked,
-                        width,
-                    );
+                    // A wait can end in the lock, or in an error (a deadlock victim, a 40001).
+                    let (text, meaning) = match c.error {
+                        None => (
+                            format!("↳ got it after {} ms:", ms(waited)),
+                            Meaning::Unblocked,
+                        ),
+                        Some(_) => (
+                            format!("✗ after waiting {} ms:", ms(waited)),
+                            Meaning::Aborted,
+                        ),
+                    };
+                    cell.push(&text, meaning, width);
                 }
                 completion_lines(cell, run, c, sql, width);
             }
             EventKind::Notice { severity, message } => {
                 cell.push_hanging(&format!("{severity}: {message}"), Meaning::Dim, width, 2);
             }
-            EventKind::Setup { .. } => {}
+            EventKind::Retry {
+                attempt,
+                max_attempts,
+                backoff,
+                reason,
+            } => {
+                let text = format!(
+                    "↻ rolled back ({reason}); retry {}/{max_attempts} after {} ms backoff",
+                    attempt,
+                    ms(*backoff)
+                );
+                cell.push_hanging(&text, Meaning::Waiting, width, 2);
+                retried[session] = true;
+            }
+            EventKind::Locks(report) => {
+                rows.push(Row {
+                    t: Some(event.t),
+                    session: Some(session),
+                    cells: Vec::new(),
+                    wide: Some(lock_cell(run, report, wide_width)),
+                    drawing: report
+                        .cycle
+                        .as_ref()
+                        .map(|c| cycle_drawing(run, c))
+                        .unwrap_or_default(),
+                });
+                i += 1;
+                continue;
+            }
+            EventKind::Setup { .. } | EventKind::Versions(_) => {}
         }
         rows.push(Row {
             t: Some(event.t),
+            session: Some(session),
             cells,
+            wide: None,
+            drawing: Vec::new(),
         });
         i += 1;
     }
@@ -193,7 +347,13 @@ fn completion_lines(
     width: usize,
 ) {
     use crate::engine::event::{StatementResult, TxEnd};
-    for text in results(c, sql) {
+    // A conflicting UPDATE's "UPDATE 0" is said by the conflict line below.
+    let shown = if c.conflict.is_some() {
+        Vec::new()
+    } else {
+        results(c, sql)
+    };
+    for (i, text) in shown.into_iter().enumerate() {
         let (mark, meaning) = match c.tx_end {
             Some(TxEnd::Commit) => ("✓", Meaning::Commit),
             Some(TxEnd::Rollback) | Some(TxEnd::CommitBecameRollback) => ("✗", Meaning::Aborted),
@@ -206,7 +366,16 @@ fn completion_lines(
             }
             None => ("✓", Meaning::Ok),
         };
+        // A result set's first line carries the mark; its other rows line up beneath.
+        let mark = if i == 0 || mark != "→" { mark } else { " " };
         cell.push_hanging(&format!("{mark} {text}"), meaning, width, 2);
+    }
+    if let Some(conflict) = &c.conflict {
+        let text = format!(
+            "✗ optimistic conflict: touched {} rows, expected {} (someone changed it first)",
+            conflict.touched_rows, conflict.expected_rows
+        );
+        cell.push_hanging(&text, Meaning::Aborted, width, 2);
     }
     if let Some(e) = &c.error {
         cell.push_hanging(

@@ -24,40 +24,11 @@ pub fn verdict_lines(run: &LessonRun, width: usize) -> Vec<String> {
             ));
         }
     };
-    if let Some(v) = &run.verdict {
-        let name = &run.anomaly_name;
-        let (sentence, meaning) = match v.outcome {
-            Outcome::Occurred => (format!("{name} OCCURRED: {}", v.detail), Meaning::Anomaly),
-            Outcome::Prevented => {
-                let how = v
-                    .how
-                    .as_ref()
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                (
-                    format!("{name} prevented{how}: {}", v.detail),
-                    Meaning::Prevented,
-                )
-            }
-        };
+    if let Some((sentence, meaning)) = sentence(run) {
         block("verdict", &sentence, meaning, &mut out);
-        if let (Some(expected), Some(level)) = (&v.expected, run.level) {
-            let (text, meaning) = if v.matches_expectation() {
-                (
-                    format!("✓ as PostgreSQL documents for {}: {expected}", level.sql()),
-                    Meaning::Prevented,
-                )
-            } else {
-                (
-                    format!(
-                        "✗ DIFFERS from PostgreSQL's documented behaviour for {}: expected {expected}",
-                        level.sql()
-                    ),
-                    Meaning::Aborted,
-                )
-            };
-            block("", &text, meaning, &mut out);
-        }
+    }
+    if let Some((text, meaning)) = expectation(run) {
+        block("", &text, meaning, &mut out);
     }
     if let Some(why) = &run.why {
         block("why", why, Meaning::Ok, &mut out);
@@ -66,4 +37,44 @@ pub fn verdict_lines(run: &LessonRun, width: usize) -> Vec<String> {
         block("note", note, Meaning::Dim, &mut out);
     }
     out
+}
+
+/// The verdict sentence ("LOST UPDATE OCCURRED: final balance 120…") and its meaning.
+pub fn sentence(run: &LessonRun) -> Option<(String, Meaning)> {
+    let v = run.verdict.as_ref()?;
+    let name = &run.anomaly_name;
+    Some(match v.outcome {
+        Outcome::Occurred => (format!("{name} OCCURRED: {}", v.detail), Meaning::Anomaly),
+        Outcome::Prevented => {
+            let how = v
+                .how
+                .as_ref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            (
+                format!("{name} prevented{how}: {}", v.detail),
+                Meaning::Prevented,
+            )
+        }
+    })
+}
+
+/// Whether the run agrees with PostgreSQL's documented behaviour, in words, and its meaning.
+pub fn expectation(run: &LessonRun) -> Option<(String, Meaning)> {
+    let v = run.verdict.as_ref()?;
+    let (expected, level) = (v.expected.as_ref()?, run.level?);
+    Some(if v.matches_expectation() {
+        (
+            format!("✓ as PostgreSQL documents for {}: {expected}", level.sql()),
+            Meaning::Prevented,
+        )
+    } else {
+        (
+            format!(
+                "✗ DIFFERS from PostgreSQL's documented behaviour for {}: expected {expected}",
+                level.sql()
+            ),
+            Meaning::Aborted,
+        )
+    })
 }

@@ -3,6 +3,8 @@
 //! test process exits.
 #![allow(dead_code)]
 
+pub mod runs;
+
 use std::sync::{Mutex, OnceLock};
 
 use txlab::db::{Sandbox, Server};

@@ -1,0 +1,26 @@
+//! Classroom mode: txlab in front of a class. `--step` pauses before every step (Enter runs it,
+//! `b` replays the lesson from the start, `q` quits); `--quiz` asks the class to predict the
+//! outcome at the lesson's quiz points and reveals it from what the run observed. The engine only
+//! offers a gate before each launch ([`crate::engine::gate`]); reading keys and printing live here.
+//! docs/classroom.md is the teacher's guide.
+
+pub mod keys;
+pub mod score;
+pub mod screen;
+pub mod stepper;
+
+/// When to stop and wait for the teacher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pace {
+    /// `--step`: before every step.
+    pub every_step: bool,
+    /// `--quiz`: at quiz points, with the question.
+    pub quiz: bool,
+}
+
+impl Pace {
+    /// Whether the run is paced at all (otherwise it runs straight through).
+    pub fn any(self) -> bool {
+        self.every_step || self.quiz
+    }
+}

@@ -1,0 +1,450 @@
+//! Looking inside a run for the classroom, only when asked (`--locks`, `--versions`):
+//!
+//! - **Lock waits**, collected on the control connection the moment the scheduler observes a step
+//!   blocked: every wait among the run's sessions (from `pg_locks` and `pg_blocking_pids`), what
+//!   the waiter wants, what the holder holds, and the wait-for cycle if there is one.
+//! - **Row versions**, collected after each step by every *idle* session itself, so each sees
+//!   exactly what its own next statement would see: `xmin`, `xmax`, `ctid` and the values of every
+//!   visible row version of the lesson's tables, and the session's snapshot.
+//!
+//! Looking must not change what is looked at. The lock query only reads the lock table. The
+//! version query runs inside the session's transaction, so it is held back where it could change
+//! the outcome: a REPEATABLE READ or SERIALIZABLE transaction that has not yet taken its snapshot
+//! is not inspected (the query would take it early), and a SERIALIZABLE transaction shows its
+//! snapshot but no rows (reading them would add predicate locks). docs/classroom.md says the same.
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::event::StatementResult;
+use super::session::SessionHandle;
+use crate::error::{Result, TxlabError};
+
+/// What to look at; both off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Inspect {
+    /// Who waits for whom on which lock, when a step blocks.
+    pub locks: bool,
+    /// The row versions each session sees, after each step.
+    pub versions: bool,
+}
+
+impl Inspect {
+    pub fn any(self) -> bool {
+        self.locks || self.versions
+    }
+}
+
+/// One waiter → holder edge of the wait-for graph, with the lock it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockWait {
+    pub waiter: i32,
+    /// The backend the server says the waiter waits for (`pg_blocking_pids`).
+    pub holder: i32,
+    /// `pg_locks.locktype`: relation, tuple, transactionid, virtualxid, …
+    pub locktype: String,
+    /// The mode the waiter asked for and has not been granted.
+    pub wanted: String,
+    /// The modes the holder has been granted on the same object; empty when the holder does not
+    /// hold it yet but is queued ahead of the waiter.
+    pub held: Vec<String>,
+    /// The table, for relation, page and tuple locks.
+    pub relation: Option<String>,
+    /// `(page,tuple)` for tuple locks.
+    pub tuple: Option<String>,
+    /// The transaction id, for transactionid locks (a row lock waits for the holder's transaction).
+    pub transaction: Option<String>,
+    /// The row the waiter is after, when it holds that row's tuple lock (`(0,1) of account`).
+    pub row: Option<String>,
+}
+
+/// Every lock wait among the run's sessions at the moment a step was observed blocked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct LockReport {
+    pub waits: Vec<LockWait>,
+    /// Backend pids forming a wait-for cycle (each waits for the next, the last for the first):
+    /// a deadlock the server has not resolved yet.
+    pub cycle: Option<Vec<i32>>,
+}
+
+impl LockReport {
+    /// Finds a cycle in the wait-for edges; pids in `order` come first (session order), so the
+    /// same deadlock is always drawn the same way.
+    pub fn find_cycle(waits: &[LockWait], order: &[i32]) -> Option<Vec<i32>> {
+        let mut starts: Vec<i32> = order.to_vec();
+        for w in waits {
+            if !starts.contains(&w.waiter) {
+                starts.push(w.waiter);
+            }
+        }
+        for &start in &starts {
+            let mut path = vec![start];
+            if let Some(cycle) = walk(waits, order, &mut path, start) {
+                return Some(cycle);
+            }
+        }
+        None
+    }
+}
+
+fn walk(waits: &[LockWait], order: &[i32], path: &mut Vec<i32>, start: i32) -> Option<Vec<i32>> {
+    let here = *path.last()?;
+    let mut next: Vec<i32> = waits
+        .iter()
+        .filter(|w| w.waiter == here)
+        .map(|w| w.holder)
+        .collect();
+    next.sort_by_key(|p| order.iter().position(|o| o == p).unwrap_or(usize::MAX));
+    next.dedup();
+    for pid in next {
+        if pid == start && path.len() > 1 {
+            return Some(path.clone());
+        }
+        if path.contains(&pid) {
+            continue;
+        }
+        path.push(pid);
+        if let Some(cycle) = walk(waits, order, path, start) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
+}
+
+/// One visible row version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowVersion {
+    pub ctid: String,
+    pub xmin: String,
+    pub xmax: String,
+    pub values: Vec<Option<String>>,
+}
+
+/// The visible versions of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableVersions {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<RowVersion>,
+}
+
+/// What one session could see at that moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum View {
+    /// It is running (waiting in) a step; a session runs one statement at a time.
+    Busy,
+    /// A REPEATABLE READ / SERIALIZABLE transaction that has not run a query yet: its snapshot is
+    /// taken by its first query, and inspecting it now would take it early.
+    NoSnapshotYet,
+    /// Its transaction failed; it can run nothing until ROLLBACK.
+    Failed,
+    /// Its snapshot (`xmin:xmax:xip`), its own transaction id if it has one, and what it sees.
+    Sees {
+        snapshot: String,
+        xid: Option<String>,
+        /// `read committed`, `repeatable read`, `serializable`.
+        isolation: String,
+        /// `false` for SERIALIZABLE transactions, whose rows are not read (predicate locks).
+        rows_read: bool,
+        tables: Vec<TableVersions>,
+    },
+}
+
+/// One session's view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    /// Session index.
+    pub session: usize,
+    pub view: View,
+}
+
+/// What every session could see after a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct VersionsReport {
+    pub views: Vec<SessionView>,
+}
+
+/// Most rows shown per table; lessons use a handful.
+const ROWS_SHOWN: usize = 20;
+
+/// Collects lock and version reports for one run; holds the control connection.
+pub struct Inspector<'a> {
+    client: &'a Client,
+    pub what: Inspect,
+    /// Quoted names of the lesson's tables, in creation order.
+    tables: Vec<String>,
+    /// `pg_current_snapshot()` on PostgreSQL 13+, `txid_current_snapshot()` before.
+    snapshot_sql: &'static str,
+}
+
+/// The lock table is read once (a CTE), so every edge comes from the same moment.
+const LOCK_QUERY: &str = "
+WITH l AS MATERIALIZED (SELECT * FROM pg_catalog.pg_locks)
+SELECT w.pid, w.locktype, w.mode,
+       CASE WHEN w.relation IS NOT NULL THEN w.relation::regclass::text END,
+       CASE WHEN w.tuple IS NOT NULL THEN format('(%s,%s)', w.page, w.tuple) END,
+       w.transactionid::text,
+       b.pid,
+       ARRAY(SELECT DISTINCT h.mode FROM l h WHERE h.pid = b.pid AND h.granted
+             AND h.locktype = w.locktype
+             AND h.database IS NOT DISTINCT FROM w.database
+             AND h.relation IS NOT DISTINCT FROM w.relation
+             AND h.page IS NOT DISTINCT FROM w.page
+             AND h.tuple IS NOT DISTINCT FROM w.tuple
+             AND h.virtualxid IS NOT DISTINCT FROM w.virtualxid
+             AND h.transactionid IS NOT DISTINCT FROM w.transactionid
+             AND h.classid IS NOT DISTINCT FROM w.classid
+             AND h.objid IS NOT DISTINCT FROM w.objid
+             AND h.objsubid IS NOT DISTINCT FROM w.objsubid
+             ORDER BY h.mode),
+       (SELECT format('(%s,%s) of %s', t.page, t.tuple, t.relation::regclass)
+          FROM l t WHERE t.pid = w.pid AND t.locktype = 'tuple' AND t.granted LIMIT 1)
+FROM l w, LATERAL unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid)
+WHERE NOT w.granted AND w.pid = ANY($1::int4[])
+ORDER BY array_position($1::int4[], w.pid), array_position($1::int4[], b.pid), b.pid";
+
+impl<'a> Inspector<'a> {
+    /// Prepares inspection of the tables in `schema` (after the lesson's setup ran).
+    pub async fn prepare(client: &'a Client, what: Inspect, schema: &str) -> Result<Inspector<'a>> {
+        let db = |e: tokio_postgres::Error| {
+            TxlabError::Database(format!("cannot prepare the classroom inspection: {e}"))
+        };
+        let rows = client
+            .query(
+                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.oid",
+                &[&schema],
+            )
+            .await
+            .map_err(db)?;
+        let tables = rows
+            .iter()
+            .map(|r| quote_ident(r.get::<_, &str>(0)))
+            .collect();
+        let version: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int4", &[])
+            .await
+            .map_err(db)?
+            .get(0);
+        let snapshot_sql = if version >= 130000 {
+            "SELECT pg_catalog.pg_current_snapshot()::text, pg_catalog.pg_current_xact_id_if_assigned()::text"
+        } else {
+            "SELECT pg_catalog.txid_current_snapshot()::text, pg_catalog.txid_current_if_assigned()::text"
+        };
+        Ok(Inspector {
+            client,
+            what,
+            tables,
+            snapshot_sql,
+        })
+    }
+
+    /// Facts the reader of a run should know about the inspection itself.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.what.versions {
+            notes.push(
+                "--versions: after each step every idle session read the lesson's tables itself, inside its own \
+                 transaction; transactions without a snapshot yet were not read (that would take the snapshot early), \
+                 and SERIALIZABLE ones show their snapshot only (reading rows would add predicate locks)"
+                    .to_string(),
+            );
+        }
+        notes
+    }
+
+    /// Every lock wait among `pids` right now; `None` when the lock table could not be read.
+    pub async fn locks(&self, pids: &[i32]) -> Option<LockReport> {
+        let rows = self.client.query(LOCK_QUERY, &[&pids]).await.ok()?;
+        let waits: Vec<LockWait> = rows
+            .iter()
+            .map(|r| LockWait {
+                waiter: r.get(0),
+                locktype: r.get(1),
+                wanted: r.get(2),
+                relation: r.get(3),
+                tuple: r.get(4),
+                transaction: r.get(5),
+                holder: r.get(6),
+                held: r.get(7),
+                row: r.get(8),
+            })
+            .collect();
+        let cycle = LockReport::find_cycle(&waits, pids);
+        Some(LockReport { waits, cycle })
+    }
+
+    /// What every session sees right now. `busy[i]` marks sessions running a step; they are not
+    /// asked (their connection is busy) and nothing is sent to them.
+    pub async fn versions(&self, sessions: &mut [SessionHandle], busy: &[bool]) -> VersionsReport {
+        let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+        let states = self
+            .client
+            .query(
+                "SELECT pid, state, backend_xmin IS NOT NULL FROM pg_catalog.pg_stat_activity WHERE pid = ANY($1::int4[])",
+                &[&pids],
+            )
+            .await
+            .unwrap_or_default();
+        let mut views = Vec::new();
+        for (i, session) in sessions.iter_mut().enumerate() {
+            let view = if busy.get(i).copied().unwrap_or(false) {
+                View::Busy
+            } else {
+                let row = states.iter().find(|r| r.get::<_, i32>(0) == session.pid);
+                let state: Option<String> = row.and_then(|r| r.get(1));
+                let has_xmin = row.is_some_and(|r| r.get::<_, bool>(2));
+                self.session_view(session, state.as_deref(), has_xmin).await
+            };
+            views.push(SessionView { session: i, view });
+        }
+        VersionsReport { views }
+    }
+
+    async fn session_view(
+        &self,
+        session: &mut SessionHandle,
+        state: Option<&str>,
+        has_xmin: bool,
+    ) -> View {
+        if state == Some("idle in transaction (aborted)") {
+            return View::Failed;
+        }
+        // SHOW takes no snapshot, so asking the level cannot change anything.
+        let isolation = match session.run("SHOW transaction_isolation").await {
+            Some(answer) if answer.error.is_none() => first_value(&answer.results),
+            _ => None,
+        }
+        .unwrap_or_else(|| "read committed".into());
+        let in_transaction = state == Some("idle in transaction");
+        let snapshot_per_transaction =
+            isolation != "read committed" && isolation != "read uncommitted";
+        if in_transaction && snapshot_per_transaction && !has_xmin {
+            return View::NoSnapshotYet;
+        }
+        let rows_read = isolation != "serializable";
+        let mut sql = format!("{};", self.snapshot_sql);
+        if rows_read {
+            for table in &self.tables {
+                sql.push_str(&format!(
+                    "\nSELECT xmin, xmax, ctid, * FROM {table} ORDER BY ctid LIMIT {ROWS_SHOWN};"
+                ));
+            }
+        }
+        let Some(answer) = session.run(&sql).await else {
+            return View::Failed;
+        };
+        if answer.error.is_some() {
+            return View::Failed;
+        }
+        let mut results = answer.results.into_iter().filter_map(|r| match r {
+            StatementResult::Rows { columns, rows } => Some((columns, rows)),
+            StatementResult::Command { .. } => None,
+        });
+        let (snapshot, xid) = match results.next() {
+            Some((_, rows)) => {
+                let row = rows.into_iter().next().unwrap_or_default();
+                (
+                    row.first().cloned().flatten().unwrap_or_default(),
+                    row.get(1).cloned().flatten(),
+                )
+            }
+            None => (String::new(), None),
+        };
+        let tables = results
+            .zip(&self.tables)
+            .map(|((columns, rows), table)| TableVersions {
+                table: unquote_ident(table),
+                columns: columns.into_iter().skip(3).collect(),
+                rows: rows
+                    .into_iter()
+                    .map(|mut row| {
+                        let rest = row.split_off(3.min(row.len()));
+                        let mut fixed = row.into_iter().map(Option::unwrap_or_default);
+                        RowVersion {
+                            xmin: fixed.next().unwrap_or_default(),
+                            xmax: fixed.next().unwrap_or_default(),
+                            ctid: fixed.next().unwrap_or_default(),
+                            values: rest,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        View::Sees {
+            snapshot,
+            xid,
+            isolation,
+            rows_read,
+            tables,
+        }
+    }
+}
+
+fn first_value(results: &[StatementResult]) -> Option<String> {
+    results.iter().find_map(|r| match r {
+        StatementResult::Rows { rows, .. } => rows.first()?.first().cloned().flatten(),
+        StatementResult::Command { .. } => None,
+    })
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn unquote_ident(quoted: &str) -> String {
+    quoted
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .map(|s| s.replace("\"\"", "\""))
+        .unwrap_or_else(|| quoted.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(waiter: i32, holder: i32) -> LockWait {
+        LockWait {
+            waiter,
+            holder,
+            locktype: "transactionid".into(),
+            wanted: "ShareLock".into(),
+            held: vec!["ExclusiveLock".into()],
+            relation: None,
+            tuple: None,
+            transaction: Some("700".into()),
+            row: None,
+        }
+    }
+
+    #[test]
+    fn finds_a_two_session_deadlock_in_session_order() {
+        let waits = vec![wait(20, 10), wait(10, 20)];
+        assert_eq!(
+            LockReport::find_cycle(&waits, &[10, 20]),
+            Some(vec![10, 20])
+        );
+    }
+
+    #[test]
+    fn a_chain_is_not_a_cycle_but_a_longer_loop_is() {
+        assert_eq!(
+            LockReport::find_cycle(&[wait(20, 10), wait(30, 20)], &[10, 20, 30]),
+            None
+        );
+        let waits = vec![wait(10, 20), wait(20, 30), wait(30, 10), wait(40, 10)];
+        assert_eq!(
+            LockReport::find_cycle(&waits, &[10, 20, 30, 40]),
+            Some(vec![10, 20, 30])
+        );
+    }
+
+    #[test]
+    fn quoting_round_trips() {
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(unquote_ident(&quote_ident("we\"ird")), "we\"ird");
+    }
+}

@@ -1,0 +1,235 @@
+//! Words and little drawings for what `--locks` and `--versions` recorded: who waits for whom on
+//! which lock, a deadlock's wait-for cycle, and the row versions a session sees. Shared by the
+//! terminal timeline, the markdown handout and the HTML page, so all three say the same thing.
+
+use super::cell::{Cell, width_of};
+use super::describe::who;
+use super::palette::Meaning;
+use crate::engine::inspect::{LockReport, LockWait, View};
+use crate::engine::runner::LessonRun;
+
+/// The mark in front of row-version lines.
+pub const VERSIONS_MARK: &str = "▤";
+/// The mark in front of lock-wait lines.
+pub const LOCKS_MARK: &str = "⚑";
+
+/// One wait in a sentence: who waits for whom, on what, and what the holder holds.
+pub fn wait_sentence(run: &LessonRun, w: &LockWait) -> String {
+    let waiter = who(run, w.waiter);
+    let holder = who(run, w.holder);
+    let object = match w.locktype.as_str() {
+        "transactionid" => {
+            let xact = format!("transaction {}", w.transaction.as_deref().unwrap_or("?"));
+            match &w.row {
+                Some(row) => format!("{xact} (a row lock: row {row})"),
+                None => format!("{xact} (a row lock)"),
+            }
+        }
+        "tuple" => format!(
+            "row {} of {}",
+            w.tuple.as_deref().unwrap_or("?"),
+            w.relation.as_deref().unwrap_or("?")
+        ),
+        "relation" => format!("table {}", w.relation.as_deref().unwrap_or("?")),
+        other => match &w.relation {
+            Some(rel) => format!("{other} lock on {rel}"),
+            None => format!("a {other} lock"),
+        },
+    };
+    let held = if w.held.is_empty() {
+        format!("{holder} is ahead of it in the queue for the same lock")
+    } else if w.locktype == "transactionid" {
+        format!(
+            "{holder} holds {} on its own transaction until it commits or rolls back",
+            w.held.join(", ")
+        )
+    } else {
+        format!("{holder} holds {}", w.held.join(", "))
+    };
+    format!(
+        "{waiter} waits for {holder}: wants {} on {object}; {held}",
+        w.wanted
+    )
+}
+
+/// The lines of a lock report, for a cell `width` columns wide (a deadlock's drawing apart:
+/// [`cycle_drawing`]).
+pub fn lock_cell(run: &LessonRun, report: &LockReport, width: usize) -> Cell {
+    let mut cell = Cell::default();
+    if report.waits.is_empty() {
+        cell.push_hanging(
+            &format!(
+                "{LOCKS_MARK} no lock wait left to show (it ended before the lock table was read)"
+            ),
+            Meaning::Dim,
+            width,
+            2,
+        );
+        return cell;
+    }
+    for w in &report.waits {
+        cell.push_hanging(
+            &format!("{LOCKS_MARK} {}", wait_sentence(run, w)),
+            Meaning::Waiting,
+            width,
+            2,
+        );
+    }
+    if report.cycle.is_some() {
+        cell.push_hanging(
+            "deadlock: each waits for the next, so none can go on; the server's deadlock detector will abort one of them",
+            Meaning::Aborted,
+            width,
+            2,
+        );
+    }
+    cell
+}
+
+/// A wait-for cycle as a small text graph (fixed layout: never wrapped).
+///
+/// ```text
+///   alice's phone ──waits for──▶ bob's laptop ──┐
+///     ▲                                          │
+///     └──────────────── waits for ───────────────┘
+/// ```
+pub fn cycle_drawing(run: &LessonRun, cycle: &[i32]) -> Vec<String> {
+    let names: Vec<String> = cycle.iter().map(|&p| who(run, p)).collect();
+    let top = format!("  {} ──waits for──┐", names.join(" ──waits for──▶ "));
+    let corner = width_of(&top) - 1;
+    let inner = corner.saturating_sub(5);
+    let label = " waits for ";
+    let left = inner.saturating_sub(width_of(label)) / 2;
+    let right = inner.saturating_sub(width_of(label) + left);
+    vec![
+        top,
+        format!("    ▲{}│", " ".repeat(inner)),
+        format!("    └{}{label}{}┘", "─".repeat(left), "─".repeat(right)),
+    ]
+}
+
+/// One session's view in lines (without the lane: the caller puts it under the session).
+pub fn view_cell(view: &View, width: usize) -> Cell {
+    let mut cell = Cell::default();
+    match view {
+        View::Busy => cell.push_hanging(
+            &format!("{VERSIONS_MARK} busy running a step: not looked at"),
+            Meaning::Dim,
+            width,
+            2,
+        ),
+        View::NoSnapshotYet => cell.push_hanging(
+            &format!("{VERSIONS_MARK} no snapshot yet: its first query will take it"),
+            Meaning::Dim,
+            width,
+            2,
+        ),
+        View::Failed => cell.push_hanging(
+            &format!("{VERSIONS_MARK} transaction failed: it sees nothing until ROLLBACK"),
+            Meaning::Aborted,
+            width,
+            2,
+        ),
+        View::Sees {
+            snapshot,
+            xid,
+            rows_read,
+            tables,
+            ..
+        } => {
+            let own = match xid {
+                Some(x) => format!(" · own xid {x}"),
+                None => String::new(),
+            };
+            cell.push_hanging(
+                &format!("{VERSIONS_MARK} snapshot {snapshot}{own}"),
+                Meaning::Dim,
+                width,
+                2,
+            );
+            if !rows_read {
+                cell.push_hanging(
+                    "  rows not read: in a SERIALIZABLE transaction the read would add predicate locks",
+                    Meaning::Dim,
+                    width,
+                    4,
+                );
+            }
+            for table in tables {
+                cell.push_hanging(
+                    &format!("  {} ({})", table.table, table.columns.join(", ")),
+                    Meaning::Dim,
+                    width,
+                    4,
+                );
+                if table.rows.is_empty() {
+                    cell.push_hanging("  (no visible rows)", Meaning::Ok, width, 4);
+                }
+                for row in &table.rows {
+                    let values: Vec<String> = row
+                        .values
+                        .iter()
+                        .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                        .collect();
+                    cell.push_hanging(
+                        &format!(
+                            "  {} xmin {} xmax {}: {}",
+                            row.ctid,
+                            row.xmin,
+                            row.xmax,
+                            values.join(", ")
+                        ),
+                        Meaning::Ok,
+                        width,
+                        4,
+                    );
+                }
+            }
+        }
+    }
+    cell
+}
+
+/// The legend line for the marks above, when the run has any of them.
+pub fn legend(run: &LessonRun) -> Option<String> {
+    use crate::engine::event::EventKind;
+    let locks = run
+        .timeline
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Locks(_)));
+    let versions = run
+        .timeline
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::Versions(_)));
+    let mut parts = Vec::new();
+    if locks {
+        parts.push(format!("{LOCKS_MARK} lock wait (pg_locks)"));
+    }
+    if versions {
+        parts.push(format!(
+            "{VERSIONS_MARK} rows the session sees (snapshot xmin:xmax:in-progress, own xid; ctid, xmin, xmax per version)"
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("  "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cycle_drawing_closes_its_loop() {
+        let run = crate::render::testing::two_session_run();
+        let lines = cycle_drawing(&run, &[101, 102]);
+        assert_eq!(lines.len(), 3);
+        let corner = lines[0].chars().count() - 1;
+        assert!(lines[0].ends_with('┐'));
+        assert_eq!(lines[1].chars().nth(corner), Some('│'), "{lines:#?}");
+        assert_eq!(lines[2].chars().nth(corner), Some('┘'), "{lines:#?}");
+        assert_eq!(lines[1].chars().nth(4), Some('▲'));
+        assert_eq!(lines[2].chars().nth(4), Some('└'));
+        assert!(lines[0].contains("alice's phone ──waits for──▶ bob's laptop"));
+    }
+}
