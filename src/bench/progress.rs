@@ -16,7 +16,16 @@ pub struct LiveBars {
 impl LiveBars {
     /// One bar per strategy, each `len` units long (milliseconds or transactions).
     pub fn new(style: &Style, strategies: &[Strategy], len: u64) -> LiveBars {
-        let target = if style.progress {
+        LiveBars::build(style.progress, strategies, len)
+    }
+
+    /// Bars that draw nothing, for library callers and tests.
+    pub fn hidden(strategies: &[Strategy]) -> LiveBars {
+        LiveBars::build(false, strategies, 1)
+    }
+
+    fn build(visible: bool, strategies: &[Strategy], len: u64) -> LiveBars {
+        let target = if visible {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -36,11 +45,6 @@ impl LiveBars {
             })
             .collect();
         LiveBars { multi, bars }
-    }
-
-    /// A bar that draws nothing, for library callers and tests.
-    pub fn hidden(strategies: &[Strategy]) -> LiveBars {
-        LiveBars::new(&Style::plain(80), strategies, 1)
     }
 
     pub fn bar(&self, strategy: Strategy) -> ProgressBar {
