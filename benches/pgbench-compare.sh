@@ -12,7 +12,8 @@
 # Usage: benches/pgbench-compare.sh            (starts a throwaway cluster, like txlab does)
 #        DATABASE_URL=postgres://… benches/pgbench-compare.sh
 # Settings (environment): WORKLOAD=transfer|counter  CLIENTS=8  ACCOUNTS=1000  DURATION=10
-#        ROUNDS=3 (each round runs pgbench then txlab; medians are compared)  JOBS=2 (pgbench -j)
+#        ROUNDS=3 (each round runs both, alternating which goes first; medians are compared)
+#        JOBS=2 (pgbench -j)
 #        TXLAB=target/release/txlab  TXLAB_ARGS="--threads 2" (extra flags for txlab bench)
 set -euo pipefail
 
@@ -127,16 +128,22 @@ echo "PostgreSQL $server_version · $WORKLOAD · atomic · $CLIENTS clients · $
 pg_runs=(); tx_runs=()
 TIMEFORMAT='%U %S'
 cpu() { awk '{printf "%.1f", $1 + $2}' "$1"; }
-for round in $(seq 1 "$ROUNDS"); do
+run_pgbench() {
     setup
     { time PGOPTIONS="-c search_path=txlab_pgbench" "$PGBENCH" -n -M prepared -c "$CLIENTS" \
         -j "$JOBS" -T "$DURATION" -D accounts="$ACCOUNTS" -f "$script" "$DATABASE_URL" \
         >"$work/pgbench.out" 2>&1 ; } 2>"$work/pgbench.time"
     pg=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out" | tail -1)
+}
+run_txlab() {
     { time "$TXLAB" --database-url "$DATABASE_URL" bench "$WORKLOAD" --strategy atomic \
         --clients "$CLIENTS" --accounts "$ACCOUNTS" --duration "${DURATION}s" --warmup 1s \
         --format json ${TXLAB_ARGS:-} >"$work/txlab.out" 2>/dev/null ; } 2>"$work/txlab.time"
     tx=$(sed -n 's/^ *"tps": \([0-9.]*\).*/\1/p' "$work/txlab.out" | head -1)
+}
+for round in $(seq 1 "$ROUNDS"); do
+    # Alternate who goes first, so a change in the machine's load does not favour one side.
+    if [ $((round % 2)) = 1 ]; then run_pgbench; run_txlab; else run_txlab; run_pgbench; fi
     printf 'round %d: pgbench %6.0f tx/s (client CPU %4ss)   txlab %6.0f tx/s (client CPU %4ss, incl. 1 s warm-up)   ratio %.2f\n' \
         "$round" "$pg" "$(cpu "$work/pgbench.time")" "$tx" "$(cpu "$work/txlab.time")" \
         "$(awk -v a="$tx" -v b="$pg" 'BEGIN {print a / b}')"
