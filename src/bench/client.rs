@@ -165,10 +165,10 @@ pub async fn run(
         let op = next_op(&mut rng, spec.workload, spec.accounts);
 
         let started = Instant::now();
-        let mut client = pool
-            .get()
-            .await
-            .map_err(|e| TxlabError::Database(format!("no pooled connection: {e}")))?;
+        let mut client = pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => fatal(&e),
+            e => TxlabError::Database(format!("no pooled connection: {e}")),
+        })?;
         let pool_wait = started.elapsed();
 
         let mut attempts = 0u32;
@@ -264,6 +264,16 @@ fn is_fatal(code: &str) -> bool {
 }
 
 fn fatal(e: &tokio_postgres::Error) -> TxlabError {
+    if e.code().is_some_and(|c| c.code() == "53300") {
+        return TxlabError::BadBenchFlag {
+            flag: "--clients / --pool-size".into(),
+            value: "more connections than the server allows".into(),
+            hint:
+                "the server refused a connection (too many clients, max_connections); give fewer \
+                   --clients or a smaller --pool-size"
+                    .into(),
+        };
+    }
     let what = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),
