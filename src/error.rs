@@ -66,6 +66,16 @@ pub enum TxlabError {
     #[error("interrupted")]
     Interrupted,
 
+    #[error("invalid {flag} '{value}'")]
+    BadBenchFlag {
+        flag: String,
+        value: String,
+        hint: String,
+    },
+
+    #[error("invariant broken: {0}")]
+    InvariantBroken(String),
+
     /// A step gate said stop (`--step`: replay or quit). Not a failure: the caller asked for it.
     #[error("stopped before the lesson ended")]
     Stopped,
@@ -95,6 +105,8 @@ impl TxlabError {
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
             TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
+            TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
+            TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),
             TxlabError::Stopped => "the run was stopped at a step; its schema and connections were removed".into(),
             TxlabError::Classroom(_) => "--step and --quiz read keys from a terminal (or lines from standard input) and print timelines: use them with --format text".into(),
         }

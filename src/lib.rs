@@ -5,6 +5,7 @@
 //! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge; [`classroom`]
 //! paces runs for a class (`--step`, `--quiz`).
 
+pub mod bench;
 pub mod classroom;
 pub mod cli;
 pub mod db;

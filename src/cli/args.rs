@@ -17,6 +17,7 @@ Examples:
   txlab list                                          the built-in lessons
   txlab run my-lesson.toml                            a lesson file of your own (see docs/lessons.md)
   txlab demo isolation --format json | jq .           machine-readable results
+  txlab bench transfer --contention sweep             locking strategies measured under contention
   txlab demo lost-update -l read-committed --step --quiz --locks
                                                       step through with a class (docs/classroom.md)
   txlab demo deadlock --format html > deadlock.html   a handout page (or --format markdown)
@@ -25,8 +26,8 @@ Without --database-url (or DATABASE_URL) txlab starts a throwaway PostgreSQL clu
 installed server binaries and removes it afterwards. Everything a run creates lives in a schema of
 its own, dropped at the end (Ctrl-C included).
 
-Exit codes: 0 ok · 1 --check found a run that differs from PostgreSQL's documented behaviour ·
-2 error · 130 interrupted.";
+Exit codes: 0 ok · 1 --check found a run that differs from PostgreSQL's documented behaviour, or
+a bench invariant broke · 2 error · 130 interrupted.";
 
 /// txlab: watch real PostgreSQL transactions collide, one step at a time.
 #[derive(Debug, Parser)]
@@ -65,6 +66,9 @@ pub enum Command {
     Run(RunArgs),
     /// List the built-in lessons.
     List,
+    /// Measure locking strategies under contention: throughput, latency, retries, lock waits.
+    #[command(after_help = super::bench::EXAMPLES)]
+    Bench(super::bench::BenchArgs),
 }
 
 /// How a lesson run is shown and judged; shared by `demo` and `run`.

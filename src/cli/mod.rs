@@ -3,6 +3,7 @@
 //! 2 error, 130 interrupted).
 
 pub mod args;
+pub mod bench;
 pub mod demo;
 pub mod lab;
 pub mod list;
@@ -69,6 +70,9 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
         Command::Run(args) => {
             let plan = demo::Plan::for_file(&args.file, &args.flags)?;
             run_plan(cli.global.database_url.as_deref(), plan, &style).await
+        }
+        Command::Bench(args) => {
+            bench::execute(cli.global.database_url.as_deref(), args, &style).await
         }
     }
 }

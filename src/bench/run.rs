@@ -1,0 +1,422 @@
+//! The bench scheduler: for every (strategy, K) point, fresh tables, a fresh pool, N clients, a
+//! warm-up, the measured window, and the invariant check; between points nothing is shared. One
+//! controller loop per point decides the phases, samples lock waits and feeds the progress bar.
+//!
+//! A first Ctrl-C (the `stop` channel) ends the current point at once — clients finish the
+//! transaction they are in, the invariants are checked, no further point starts — so the partial
+//! results are still honest. Dropping the future (a second Ctrl-C) aborts the clients; the caller
+//! then cleans the sandbox.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
+use indicatif::ProgressBar;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_postgres::{Client, NoTls};
+
+use super::client::{self, Backoff, ClientSpec, Phase, RunControl};
+use super::options::{BenchPlan, Stop, Strategy};
+use super::progress::{LiveBars, thousands};
+use super::report::{BenchReport, PointResult, PoolFigures, RunSettings};
+use super::rng::Rng;
+use super::sampler::LockSampler;
+use super::stats::{ClientStats, Latency};
+use super::strategy::AttemptSettings;
+use super::threads::ClientThreads;
+use super::workload;
+use crate::db::sandbox::db_message;
+use crate::db::{Sandbox, Server, SessionOptions};
+use crate::error::{Result, TxlabError};
+
+/// How often the controller wakes: lock-wait samples, phase changes, progress.
+const TICK: Duration = Duration::from_millis(10);
+/// How often the progress bar is redrawn, and the window its tx/s is computed over.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+const RATE_WINDOW: Duration = Duration::from_millis(500);
+
+/// Gives each point its own advisory-lock namespace, even across runs in one process.
+static ADVISORY_CLASSES: AtomicU32 = AtomicU32::new(0);
+
+/// Runs the whole plan on `server`, in a schema of its own. `stop` turning true ends the run
+/// early with partial results.
+pub async fn run(
+    server: &Server,
+    sandbox: &Sandbox,
+    plan: &BenchPlan,
+    bars: &LiveBars,
+    mut stop: watch::Receiver<bool>,
+) -> Result<BenchReport> {
+    let control = server
+        .connect(&SessionOptions {
+            application_name: sandbox.application_name(),
+            ..Default::default()
+        })
+        .await?;
+    let version: String = control
+        .client
+        .query_one("SHOW server_version", &[])
+        .await
+        .map_err(|e| TxlabError::Database(db_message(&e)))?
+        .get(0);
+    let schema = sandbox.create_schema(&control.client).await?;
+    control
+        .client
+        .batch_execute(&format!("SET search_path TO {schema}"))
+        .await
+        .map_err(|e| TxlabError::Database(db_message(&e)))?;
+
+    let threads = ClientThreads::start(plan.client_threads)?;
+    let point_units = units_per_point(plan);
+    let mut done_per_strategy: Vec<(Strategy, u64)> = Vec::new();
+    let mut results = Vec::new();
+    let mut interrupted = false;
+    for (strategy, accounts) in plan.points() {
+        if *stop.borrow() {
+            interrupted = true;
+            break;
+        }
+        let offset = done_per_strategy
+            .iter()
+            .find(|(s, _)| *s == strategy)
+            .map(|(_, d)| *d)
+            .unwrap_or(0);
+        let bar = bars.bar(strategy);
+        let point = Point {
+            runtime: threads.handle(),
+            server,
+            sandbox,
+            schema: &schema,
+            control: &control.client,
+            plan,
+            strategy,
+            accounts,
+        };
+        let result = point.run(&bar, offset, &mut stop).await?;
+        bar.set_message(format!(
+            "{}{} tx/s",
+            k_label(plan, accounts),
+            thousands(result.tps)
+        ));
+        match done_per_strategy.iter_mut().find(|(s, _)| *s == strategy) {
+            Some((_, d)) => *d += point_units,
+            None => done_per_strategy.push((strategy, point_units)),
+        }
+        bar.set_position(offset + point_units);
+        interrupted |= result.interrupted;
+        results.push(result);
+        if interrupted {
+            break;
+        }
+    }
+    sandbox.drop_schema(&control.client, &schema).await?;
+    control.close().await;
+
+    let invariants_ok = results.iter().all(|r| r.invariants_ok);
+    Ok(BenchReport {
+        settings: settings(plan, server, version),
+        results,
+        invariants_ok,
+        interrupted,
+    })
+}
+
+/// Progress units one point contributes to its strategy's bar: milliseconds or transactions.
+pub fn units_per_point(plan: &BenchPlan) -> u64 {
+    match plan.stop {
+        Stop::After(d) => (plan.warmup + d).as_millis() as u64,
+        Stop::Transactions(n) => n,
+    }
+}
+
+fn k_label(plan: &BenchPlan, accounts: u32) -> String {
+    if plan.is_sweep() {
+        format!("K={accounts} · ")
+    } else {
+        String::new()
+    }
+}
+
+fn settings(plan: &BenchPlan, server: &Server, version: String) -> RunSettings {
+    RunSettings {
+        workload: plan.workload,
+        clients: plan.clients,
+        pool_size: plan.pool_size,
+        duration_ms: match plan.stop {
+            Stop::After(d) => Some(d.as_secs_f64() * 1000.0),
+            Stop::Transactions(_) => None,
+        },
+        transactions: match plan.stop {
+            Stop::Transactions(n) => Some(n),
+            Stop::After(_) => None,
+        },
+        warmup_ms: plan.warmup.as_secs_f64() * 1000.0,
+        think_ms: plan.think.as_secs_f64() * 1000.0,
+        initial_balance: plan.initial_balance.to_string(),
+        seed: plan.seed,
+        client_threads: plan.client_threads,
+        sweep: plan.is_sweep(),
+        server: server.description.clone(),
+        server_version: version,
+    }
+}
+
+/// One (strategy, K) point and what it needs.
+struct Point<'a> {
+    runtime: tokio::runtime::Handle,
+    server: &'a Server,
+    sandbox: &'a Sandbox,
+    schema: &'a str,
+    control: &'a Client,
+    plan: &'a BenchPlan,
+    strategy: Strategy,
+    accounts: u32,
+}
+
+impl Point<'_> {
+    async fn run(
+        &self,
+        bar: &ProgressBar,
+        offset: u64,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<PointResult> {
+        let plan = self.plan;
+        workload::prepare(
+            self.control,
+            plan.workload,
+            self.accounts,
+            plan.initial_balance,
+        )
+        .await?;
+        let pids = Arc::new(Mutex::new(Vec::new()));
+        let pool = self.pool(pids.clone())?;
+        let transactions = match plan.stop {
+            Stop::Transactions(n) => Some(n),
+            Stop::After(_) => None,
+        };
+        let control = Arc::new(RunControl::new(transactions));
+        let class = ADVISORY_CLASSES.fetch_add(1, Ordering::Relaxed);
+        let spec = ClientSpec {
+            workload: plan.workload,
+            strategy: self.strategy,
+            accounts: self.accounts,
+            settings: AttemptSettings {
+                think: plan.think,
+                advisory_class: ((std::process::id() << 12) ^ class) as i32,
+            },
+            max_attempts: plan.max_attempts,
+            backoff: Backoff::default(),
+        };
+        let mut clients = JoinSet::new();
+        for i in 0..plan.clients {
+            let rng = Rng::new(plan.seed ^ u64::from(self.accounts), i as u64);
+            clients.spawn_on(
+                client::run(pool.clone(), control.clone(), spec, rng),
+                &self.runtime,
+            );
+        }
+
+        let sampler = LockSampler::new(self.control, pids).await?;
+        let started = Instant::now();
+        let mut measure_start: Option<Instant> = None;
+        let mut measure_end: Option<Instant> = None;
+        let mut interrupted = *stop.borrow();
+        let mut stop_open = true;
+        let mut lock_wait = Duration::ZERO;
+        let mut merged = ClientStats::default();
+        let mut last_sample = Instant::now();
+        let mut rate_mark = (Instant::now(), 0u64);
+        let mut last_draw = Instant::now();
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let units = units_per_point(plan);
+
+        if interrupted {
+            control.set_phase(Phase::Stop);
+        }
+        loop {
+            tokio::select! {
+                joined = clients.join_next(), if !clients.is_empty() => {
+                    match joined {
+                        Some(Ok(Ok(stats))) => merged.merge(stats),
+                        Some(Ok(Err(e))) => return Err(e),
+                        Some(Err(e)) => return Err(TxlabError::Database(format!("a bench client died: {e}"))),
+                        None => {}
+                    }
+                    if clients.is_empty() {
+                        break;
+                    }
+                }
+                changed = stop.changed(), if !interrupted && stop_open => {
+                    if changed.is_err() {
+                        // Nobody can ask for a stop any more: run to the end.
+                        stop_open = false;
+                    } else if *stop.borrow() {
+                        interrupted = true;
+                        if control.phase() == Phase::Measure {
+                            measure_end = Some(Instant::now());
+                        }
+                        control.set_phase(Phase::Stop);
+                    }
+                }
+                _ = ticker.tick() => {
+                    let now = Instant::now();
+                    if control.phase() == Phase::Measure {
+                        lock_wait += sampler.waiting(now - last_sample).await?;
+                    }
+                    last_sample = Instant::now();
+                    match control.phase() {
+                        Phase::Warmup if now >= started + plan.warmup => {
+                            control.set_phase(Phase::Measure);
+                            measure_start = Some(now);
+                        }
+                        Phase::Measure => {
+                            if let (Stop::After(d), Some(s)) = (plan.stop, measure_start)
+                                && now >= s + d
+                            {
+                                control.set_phase(Phase::Stop);
+                                measure_end = Some(now);
+                            }
+                        }
+                        _ => {}
+                    }
+                    if now - last_draw >= PROGRESS_EVERY {
+                        last_draw = now;
+                        let position = match plan.stop {
+                            Stop::After(_) => (now - started).as_millis() as u64,
+                            Stop::Transactions(_) => control.measured_done.load(Ordering::Relaxed),
+                        };
+                        bar.set_position(offset + position.min(units));
+                        let committed = control.live_committed.load(Ordering::Relaxed);
+                        let span = now - rate_mark.0;
+                        if span >= RATE_WINDOW {
+                            let rate = (committed - rate_mark.1) as f64 / span.as_secs_f64();
+                            bar.set_message(format!("{}{} tx/s", k_label(plan, self.accounts), thousands(rate)));
+                            rate_mark = (now, committed);
+                        }
+                    }
+                }
+            }
+        }
+        let finished = Instant::now();
+        let status = pool.status();
+        drop(pool);
+
+        let window = match (measure_start, measure_end) {
+            (Some(s), Some(e)) => e - s,
+            // `--transactions`: the window closes when the last measured transaction does.
+            (Some(s), None) => finished - s,
+            (None, _) => Duration::ZERO,
+        };
+        let invariants = workload::check(
+            self.control,
+            plan.workload,
+            self.accounts,
+            plan.initial_balance,
+            merged.committed_total,
+        )
+        .await?;
+        Ok(point_result(
+            self,
+            merged,
+            window,
+            lock_wait,
+            status,
+            invariants,
+            interrupted,
+        ))
+    }
+
+    /// A pool of `--pool-size` connections that work in the run's schema and carry txlab's
+    /// application name; each new connection reports its backend pid for the lock sampler.
+    fn pool(&self, pids: Arc<Mutex<Vec<i32>>>) -> Result<Pool> {
+        let mut config = self.server.config().clone();
+        config.application_name(self.sandbox.application_name());
+        config.connect_timeout(Duration::from_secs(10));
+        config.options(format!(
+            "-c search_path={} -c statement_timeout=60s",
+            self.schema
+        ));
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(self.plan.pool_size)
+            .post_create(Hook::async_fn(move |client, _| {
+                let pids = pids.clone();
+                Box::pin(async move {
+                    let row = client
+                        .query_one("SELECT pg_backend_pid()", &[])
+                        .await
+                        .map_err(HookError::Backend)?;
+                    pids.lock().expect("pid list").push(row.get(0));
+                    Ok(())
+                })
+            }))
+            .build()
+            .map_err(|e| TxlabError::Database(format!("could not build the pool: {e}")))
+    }
+}
+
+fn point_result(
+    point: &Point<'_>,
+    mut stats: ClientStats,
+    window: Duration,
+    lock_wait: Duration,
+    status: deadpool_postgres::Status,
+    invariants: Vec<workload::Invariant>,
+    interrupted: bool,
+) -> PointResult {
+    let seconds = window.as_secs_f64();
+    let latency = Latency::of(&mut stats.latencies_us);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut result = PointResult {
+        strategy: point.strategy,
+        workload: point.plan.workload,
+        clients: point.plan.clients,
+        accounts: point.accounts,
+        committed: stats.committed,
+        tps: if seconds > 0.0 {
+            stats.committed as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_ms: 0.0,
+        p95_ms: 0.0,
+        p99_ms: 0.0,
+        max_ms: 0.0,
+        mean_ms: 0.0,
+        retries: stats.retries,
+        retries_per_commit: if stats.committed > 0 {
+            stats.retries as f64 / stats.committed as f64
+        } else {
+            0.0
+        },
+        aborts: stats.aborts,
+        conflicts: stats.conflicts,
+        declined: stats.declined,
+        gave_up: stats.gave_up,
+        failed: stats.failed,
+        lock_wait_ms: ms(lock_wait),
+        lock_statement_ms: ms(stats.lock_statement_time),
+        pool: PoolFigures {
+            max_size: status.max_size,
+            size: status.size,
+            gets: stats.pool_gets,
+            wait_ms_total: ms(stats.pool_wait),
+            wait_ms_max: ms(stats.pool_wait_max),
+        },
+        measured_ms: ms(window),
+        invariants_ok: invariants.iter().all(|i| i.ok),
+        invariants,
+        interrupted,
+    };
+    result.set_latency(latency);
+    result
+}
