@@ -328,7 +328,7 @@ fn sigint_mid_demo_removes_the_throwaway_cluster() {
     let pid = child.id();
     let prefix = format!("txlab-run-{pid}-");
     let find_run_dir = || {
-        std::fs::read_dir(std::env::temp_dir())
+        std::fs::read_dir(txlab::db::cluster::run_parent_dir())
             .unwrap()
             .filter_map(|e| e.ok())
             .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))

@@ -85,6 +85,43 @@ fn cache_dir() -> PathBuf {
 
 static RUN_COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Where run directories go: `TXLAB_RUN_DIR`, else RAM-backed `/dev/shm` when it is a tmpfs
+/// with room to spare (a throwaway cluster gains nothing from a disk, and copying the template
+/// onto one costs up to a second where the file system journals or discards), else the system
+/// temp directory.
+pub fn run_parent_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TXLAB_RUN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let shm = Path::new("/dev/shm");
+    if free_bytes_on_tmpfs(shm).is_some_and(|free| free >= 1 << 30) {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
+/// Free bytes of a tmpfs mount; `None` for anything else (or where it cannot be told).
+fn free_bytes_on_tmpfs(path: &Path) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statfs fills a struct we own; the path is NUL-terminated.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 || st.f_type as i64 != TMPFS_MAGIC
+        {
+            return None;
+        }
+        Some(st.f_bavail as u64 * st.f_bsize as u64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// A unique directory name for this process: `txlab-<pid>-<n>`; the pid lets a later run remove
 /// what a killed run left behind.
 fn private_dir(kind: &str) -> PathBuf {
@@ -93,7 +130,7 @@ fn private_dir(kind: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    std::env::temp_dir().join(format!(
+    run_parent_dir().join(format!(
         "txlab-{kind}-{}-{n}-{:x}",
         std::process::id(),
         nanos & 0xffff
@@ -355,9 +392,12 @@ fn ensure_template(binaries: &ServerBinaries, user: ServerUser) -> Result<PathBu
 
 /// Removes run directories left by txlab processes that no longer exist (killed with SIGKILL).
 fn sweep_leftovers() {
-    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
+    let mut parents = vec![run_parent_dir(), std::env::temp_dir()];
+    parents.dedup();
+    let entries = parents
+        .iter()
+        .filter_map(|p| fs::read_dir(p).ok())
+        .flatten();
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(rest) = name
