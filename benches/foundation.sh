@@ -32,7 +32,7 @@ tmp, runs = sys.argv[1], int(sys.argv[2])
 load = lambda p: json.load(open(p))
 med = statistics.median
 def line(name, value, target):
-    print(f"  {name:<44} {value:>12}   target {target}")
+    print(f"  {name:<52} {value:>10}   {("target " + target) if target else ""}")
 
 cold = os.path.join(tmp, "cold.json")
 if os.path.exists(cold):
