@@ -18,13 +18,13 @@ impl<'a> BlockedProbe<'a> {
     /// Prepares the probe for the given session pids.
     pub async fn prepare(client: &'a Client, pids: Vec<i32>) -> Result<BlockedProbe<'a>> {
         let is_blocked = client
-            .prepare("SELECT pg_catalog.pg_isolation_test_session_is_blocked($1::int4, $2::int4[])")
+            .prepare(include_str!("../../sql/blocked.sql"))
             .await
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
             })?;
         let blockers = client
-            .prepare("SELECT pg_catalog.pg_blocking_pids($1::int4)")
+            .prepare(include_str!("../../sql/blocking_pids.sql"))
             .await
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
@@ -59,10 +59,7 @@ impl<'a> BlockedProbe<'a> {
 /// Fails with a clear error when the server lacks the probe function (PostgreSQL < 10).
 pub async fn check_support(client: &Client) -> Result<()> {
     let row = client
-        .query_one(
-            "SELECT to_regprocedure('pg_catalog.pg_isolation_test_session_is_blocked(integer, integer[])') IS NOT NULL, current_setting('server_version')",
-            &[],
-        )
+        .query_one(include_str!("../../sql/probe_support.sql"), &[])
         .await
         .map_err(|e| TxlabError::Database(e.to_string()))?;
     if row.get::<_, bool>(0) {
@@ -81,7 +78,7 @@ impl BlockedProbe<'_> {
     pub async fn transaction_failed(&self, pid: i32) -> bool {
         match self
             .client
-            .query_opt("SELECT state = 'idle in transaction (aborted)' FROM pg_catalog.pg_stat_activity WHERE pid = $1", &[&pid])
+            .query_opt(include_str!("../../sql/transaction_failed.sql"), &[&pid])
             .await
         {
             Ok(Some(row)) => row.get::<_, Option<bool>>(0).unwrap_or(false),
