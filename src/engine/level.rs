@@ -49,6 +49,14 @@ impl IsolationLevel {
 
     /// Rewrites a bare `BEGIN` / `START TRANSACTION` to open a transaction at this level; any
     /// other statement, or one that names its own level, is left as written.
+    ///
+    /// ```
+    /// use txlab::engine::IsolationLevel;
+    ///
+    /// let rr: IsolationLevel = "repeatable-read".parse().unwrap();
+    /// assert_eq!(rr.apply_to("BEGIN"), "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    /// assert_eq!(rr.apply_to("BEGIN ISOLATION LEVEL SERIALIZABLE"), "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    /// ```
     pub fn apply_to(self, sql: &str) -> String {
         let trimmed = sql.trim().trim_end_matches(';').trim();
         let upper = trimmed.to_ascii_uppercase();

@@ -779,6 +779,15 @@ pub fn tx_control(sql: &str) -> Option<TxEnd> {
 
 /// Replaces `{{name}}` with a captured value as the server printed it; a value that was never
 /// captured (the step that reads it failed or found no row) becomes `NULL`.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use txlab::engine::scheduler::substitute;
+///
+/// let vars = BTreeMap::from([("balance".to_string(), Some("100.00".to_string()))]);
+/// assert_eq!(substitute("SET balance = {{balance}} + 10", &vars), "SET balance = 100.00 + 10");
+/// assert_eq!(substitute("{{missing}}", &vars), "NULL");
+/// ```
 pub fn substitute(sql: &str, vars: &BTreeMap<String, Option<String>>) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;

@@ -96,7 +96,16 @@ impl fmt::Display for Expectation {
 impl FromStr for Expectation {
     type Err = String;
 
-    /// `occurred`, `prevented` or `prevented (aborted-40001)`.
+    /// `occurred`, `prevented` or `prevented (aborted-40001)`, as lesson files write them.
+    ///
+    /// ```
+    /// use txlab::engine::verdict::{Expectation, How, Outcome};
+    ///
+    /// let e: Expectation = "prevented (aborted-40001)".parse().unwrap();
+    /// assert_eq!(e.outcome, Outcome::Prevented);
+    /// assert_eq!(e.how, Some(How::Aborted("40001".into())));
+    /// assert!("occurred (blocked)".parse::<Expectation>().is_err());
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let (word, how) = match s.split_once('(') {
