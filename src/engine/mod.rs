@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod event;
+pub mod interleavings;
 pub mod lesson;
 pub mod lesson_file;
 pub mod level;
