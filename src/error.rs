@@ -57,6 +57,17 @@ pub enum TxlabError {
     #[error("the lesson cannot go on: {0}")]
     Schedule(String),
 
+    #[error(
+        "step {waiting} waits for a lock that only a later step can release{}",
+        due.as_ref().map(|d| format!(", so step {d} cannot run after it")).unwrap_or_default()
+    )]
+    ImpossibleInterleaving {
+        /// The step still waiting.
+        waiting: String,
+        /// The step of the same session that was due next, if any.
+        due: Option<String>,
+    },
+
     #[error("setup SQL failed: {0}")]
     Setup(String),
 
@@ -65,6 +76,9 @@ pub enum TxlabError {
 
     #[error("interrupted")]
     Interrupted,
+
+    #[error("{0}")]
+    BadArguments(String),
 }
 
 impl TxlabError {
@@ -85,9 +99,11 @@ impl TxlabError {
             TxlabError::LocalCluster(_) => "pass --database-url to use a server you run yourself, or set TXLAB_PG_BINDIR to the directory holding initdb and postgres".into(),
             TxlabError::StepTimeout { .. } => "a step that waits for something no later step releases never ends; check the lesson's step order (--step-timeout changes the limit)".into(),
             TxlabError::Schedule(_) => "check the lesson's step order: a session runs one statement at a time".into(),
+            TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
             TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
+            TxlabError::BadArguments(_) => "`txlab run --help` lists the flags; docs/specs.md describes specs and --all-permutations".into(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub struct Plan {
 impl Plan {
     /// Plan for `txlab demo NAME`.
     pub fn for_demo(name: &str, flags: &RunFlags) -> Result<Plan> {
+        super::spec::refuse_isolationtester_format(flags.format)?;
         let levels = parse_levels(&flags.levels)?;
         let lessons = if name == ISOLATION {
             catalog::by_topic("anomalies")
@@ -76,7 +77,7 @@ impl Plan {
     }
 }
 
-fn parse_levels(raw: &[String]) -> Result<Vec<IsolationLevel>> {
+pub fn parse_levels(raw: &[String]) -> Result<Vec<IsolationLevel>> {
     let mut levels = Vec::new();
     for r in raw.iter().flat_map(|r| r.split(',')) {
         let level: IsolationLevel = r.parse()?;
@@ -108,7 +109,7 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     }
     bar.finish_and_clear();
     match plan.format {
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Isolationtester => {
             if plan.matrix {
                 print_out(&render::matrix::render(&finished, style));
             }

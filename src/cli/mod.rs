@@ -6,6 +6,7 @@ pub mod args;
 pub mod demo;
 pub mod lab;
 pub mod list;
+pub mod spec;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,9 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
         Command::Demo(args) => {
             let plan = demo::Plan::for_demo(&args.lesson, &args.flags)?;
             run_plan(cli.global.database_url.as_deref(), plan, &style).await
+        }
+        Command::Run(args) if spec::handles(&args) => {
+            spec::run(cli.global.database_url.as_deref(), &args, &style).await
         }
         Command::Run(args) => {
             let plan = demo::Plan::for_file(&args.file, &args.flags)?;

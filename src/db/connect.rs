@@ -28,6 +28,8 @@ pub struct ServerNotice {
     pub at: std::time::Instant,
     pub severity: String,
     pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 impl Server {
@@ -120,6 +122,8 @@ impl Server {
                             at: std::time::Instant::now(),
                             severity: n.severity().to_string(),
                             message: n.message().to_string(),
+                            detail: n.detail().map(str::to_string),
+                            hint: n.hint().map(str::to_string),
                         });
                     }
                     Ok(_) => {}

@@ -60,7 +60,12 @@ pub enum EventKind {
     /// The step finished (after waiting, if it waited).
     Completed(Completion),
     /// A NOTICE/WARNING the session's backend sent.
-    Notice { severity: String, message: String },
+    Notice {
+        severity: String,
+        message: String,
+        detail: Option<String>,
+        hint: Option<String>,
+    },
 }
 
 /// One row of the timeline.

@@ -2,7 +2,14 @@
 //! PostgreSQL's isolationtester runs them when a spec lists no permutations: take the next step of
 //! the first session that has one left, recurse, then try the next session.
 
+use super::event::Timeline;
 use super::lesson::{Lesson, Schedule, ScheduledStep};
+use super::level::IsolationLevel;
+use super::runner::{LessonRun, RunOptions, run_lesson};
+use super::verdict::{How, Outcome};
+use crate::db::SqlState;
+use crate::db::{Sandbox, Server};
+use crate::error::{Result, TxlabError};
 
 /// How many interleavings there are (the multinomial coefficient), or `None` if more than `u64`.
 pub fn count(lesson: &Lesson) -> Option<u64> {
@@ -69,6 +76,110 @@ fn recurse(
     }
 }
 
+/// What one interleaving did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classification {
+    /// A lesson's verdict: the anomaly occurred or was prevented (and how).
+    Verdict { outcome: Outcome, how: Option<How> },
+    /// A spec has no verdict: the first error that aborted a step (not a follow-on 25P02), and
+    /// whether any step waited for a lock.
+    Observed {
+        aborted: Option<String>,
+        waited: bool,
+    },
+    /// A session was due to run a step while it still waited for a lock only a later step could
+    /// release: this order of steps cannot happen.
+    Impossible,
+    /// The run could not be finished (a timeout, a lost connection…).
+    Failed(String),
+}
+
+impl Classification {
+    /// What a spec's steps did, read from its timeline.
+    pub fn observed(timeline: &Timeline) -> Classification {
+        let aborted = timeline
+            .errors()
+            .find(|e| SqlState::from_code(&e.sqlstate) != Some(SqlState::InFailedTransaction))
+            .map(|e| e.sqlstate.clone());
+        Classification::Observed {
+            aborted,
+            waited: timeline.any_waiting(),
+        }
+    }
+}
+
+/// One interleaving and what it did.
+#[derive(Debug, Clone)]
+pub struct InterleavingRun {
+    pub schedule: Schedule,
+    pub class: Classification,
+    /// The finished run, when there was one (for a timeline or JSON).
+    pub run: Option<Box<LessonRun>>,
+}
+
+/// Whether each session's steps run back to back: a serial schedule.
+pub fn is_serial(lesson: &Lesson, schedule: &Schedule) -> bool {
+    let mut seen = Vec::new();
+    let mut last = None;
+    for s in &schedule.steps {
+        let session = lesson.steps[s.step].session;
+        if last != Some(session) {
+            if seen.contains(&session) {
+                return false;
+            }
+            seen.push(session);
+            last = Some(session);
+        }
+    }
+    true
+}
+
+/// Runs a lesson once per interleaving of its steps at one level and classifies each run by its
+/// verdict. Orders that cannot happen (a session due while it waits) are classified, not run to a
+/// timeout. `on_done` is called after each one (progress bars).
+pub async fn run_all(
+    server: &Server,
+    sandbox: &Sandbox,
+    lesson: &Lesson,
+    level: Option<IsolationLevel>,
+    opts: &RunOptions,
+    on_done: &mut dyn FnMut(&InterleavingRun),
+) -> Result<Vec<InterleavingRun>> {
+    let mut opts = opts.clone();
+    opts.scheduler.reject_impossible = true;
+    opts.live = None;
+    let mut out = Vec::new();
+    for schedule in all(lesson) {
+        let mut one = lesson.clone();
+        one.schedules = vec![schedule.clone()];
+        let (class, run) = match run_lesson(server, sandbox, &one, level, &opts).await {
+            Ok(run) => {
+                let class = match &run.verdict {
+                    Some(v) => Classification::Verdict {
+                        outcome: v.outcome,
+                        how: v.how.clone(),
+                    },
+                    None => Classification::observed(&run.timeline),
+                };
+                (class, Some(Box::new(run)))
+            }
+            Err(TxlabError::ImpossibleInterleaving { .. }) => (Classification::Impossible, None),
+            Err(e @ (TxlabError::StepTimeout { .. } | TxlabError::Schedule(_))) => {
+                (Classification::Failed(e.to_string()), None)
+            }
+            Err(e) => return Err(e),
+        };
+        let done = InterleavingRun {
+            schedule,
+            class,
+            run,
+        };
+        on_done(&done);
+        out.push(done);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +243,13 @@ mod tests {
             all,
             vec!["s0_0 s0_1 s1_0", "s0_0 s1_0 s0_1", "s1_0 s0_0 s0_1"]
         );
+    }
+
+    #[test]
+    fn serial_means_each_session_runs_back_to_back() {
+        let l = lesson(&[2, 1]);
+        let serial: Vec<bool> = all(&l).iter().map(|s| is_serial(&l, s)).collect();
+        assert_eq!(serial, vec![true, false, true]);
     }
 
     #[test]

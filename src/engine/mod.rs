@@ -11,6 +11,7 @@ pub mod probe;
 pub mod runner;
 pub mod scheduler;
 pub mod session;
+pub mod spec_runner;
 pub mod verdict;
 
 pub use event::{Event, EventKind, Timeline};

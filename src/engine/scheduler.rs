@@ -22,6 +22,11 @@ pub struct SchedulerSettings {
     pub poll: Duration,
     /// A step that neither completes nor blocks for this long is cancelled and the run fails.
     pub step_timeout: Duration,
+    /// When a step is due while its session still waits for a lock held only by sessions that
+    /// are idle (so only a later step could release it), cancel everything and fail with
+    /// [`TxlabError::ImpossibleInterleaving`] instead of waiting. For running every interleaving:
+    /// such an order cannot happen in real life.
+    pub reject_impossible: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -29,6 +34,7 @@ impl Default for SchedulerSettings {
         SchedulerSettings {
             poll: Duration::from_millis(1),
             step_timeout: Duration::from_secs(10),
+            reject_impossible: false,
         }
     }
 }
@@ -129,6 +135,9 @@ impl<'r> Scheduler<'r> {
             if self.active[session].is_some() {
                 let start = Instant::now();
                 while self.active[session].is_some() {
+                    if self.settings.reject_impossible && self.stuck_behind_idle(session).await? {
+                        return Err(self.impossible(session, Some(scheduled.step)).await);
+                    }
                     if !self.try_complete(session, false, true).await? {
                         waiting.retain(|&w| w != session);
                     }
@@ -147,6 +156,13 @@ impl<'r> Scheduler<'r> {
             waiting = self.try_complete_steps(waiting, true, true).await?;
             if must_wait {
                 waiting.push(session);
+            }
+        }
+        if self.settings.reject_impossible {
+            for &session in &waiting {
+                if self.stuck_behind_idle(session).await? {
+                    return Err(self.impossible(session, None).await);
+                }
             }
         }
         let left = self.try_complete_steps(waiting, false, true).await?;
@@ -405,8 +421,61 @@ impl<'r> Scheduler<'r> {
                 EventKind::Notice {
                     severity: notice.severity,
                     message: notice.message,
+                    detail: notice.detail,
+                    hint: notice.hint,
                 },
             );
+        }
+    }
+
+    /// Whether the session's step waits for a lock that only sessions with nothing running hold:
+    /// nothing but one of their later steps can release it.
+    async fn stuck_behind_idle(&mut self, session: usize) -> Result<bool> {
+        self.drain_notices(session);
+        let Some(active) = self.active[session].as_ref() else {
+            return Ok(false);
+        };
+        if active.answer.is_some() {
+            return Ok(false);
+        }
+        if let Some(answer) = self.sessions[session].try_answer() {
+            self.store_answer(session, answer);
+            return Ok(false);
+        }
+        let pid = self.sessions[session].pid;
+        if !self.probe.is_blocked(pid).await? {
+            return Ok(false);
+        }
+        let holders = self.probe.blockers(pid).await;
+        let idle = |holder: &i32| {
+            self.sessions
+                .iter()
+                .position(|s| s.pid == *holder)
+                .is_some_and(|s| self.active[s].as_ref().is_none_or(|a| a.answer.is_some()))
+        };
+        Ok(!holders.is_empty() && holders.iter().all(idle))
+    }
+
+    /// Cancels every running step (so the sessions can be closed) and says which step could not
+    /// run because its session was still waiting.
+    async fn impossible(&mut self, session: usize, due: Option<usize>) -> TxlabError {
+        let waiting = self.active[session]
+            .as_ref()
+            .map(|a| self.steps[a.step].name.clone())
+            .unwrap_or_default();
+        for s in 0..self.sessions.len() {
+            let running = self.active[s].as_ref().is_some_and(|a| a.answer.is_none());
+            if running {
+                self.sessions[s].cancel().await;
+                let _ = tokio::time::timeout(self.settings.step_timeout, self.sessions[s].answer())
+                    .await;
+            }
+            self.active[s] = None;
+            self.drain_notices(s);
+        }
+        TxlabError::ImpossibleInterleaving {
+            waiting,
+            due: due.map(|d| self.steps[d].name.clone()),
         }
     }
 

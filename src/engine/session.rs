@@ -137,7 +137,20 @@ pub async fn run_sql(client: &Client, sql: &str) -> StepAnswer {
                     },
                     Ok(_) => {}
                     Err(e) => {
+                        let lost = e.as_db_error().is_none();
                         error = Some(error_info(&e));
+                        if lost {
+                            break;
+                        }
+                        // The server sends an error before it has aborted the transaction and
+                        // released its locks; the statement is over only at ReadyForQuery, like
+                        // libpq's PQgetResult loop. Stopping at the error would let the scheduler
+                        // see the waiters this abort releases as still blocked.
+                        while let Some(message) = stream.next().await {
+                            if message.is_err() {
+                                break;
+                            }
+                        }
                         break;
                     }
                 }

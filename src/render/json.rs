@@ -73,7 +73,9 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["forced"] = json!(forced);
                 out.push(v);
             }
-            EventKind::Notice { severity, message } => {
+            EventKind::Notice {
+                severity, message, ..
+            } => {
                 let mut v = base("notice");
                 v["message"] = json!(format!("{severity}: {message}"));
                 out.push(v);

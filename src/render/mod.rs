@@ -3,6 +3,8 @@
 
 pub mod cell;
 pub mod describe;
+pub mod interleavings;
+pub mod isolationtester;
 pub mod json;
 pub mod matrix;
 pub mod palette;

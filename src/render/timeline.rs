@@ -171,7 +171,9 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
                 }
                 completion_lines(cell, run, c, sql, width);
             }
-            EventKind::Notice { severity, message } => {
+            EventKind::Notice {
+                severity, message, ..
+            } => {
                 cell.push_hanging(&format!("{severity}: {message}"), Meaning::Dim, width, 2);
             }
             EventKind::Setup { .. } => {}

@@ -49,7 +49,8 @@ pub fn with_all_interleavings(lesson: &mut Lesson, file: &str) -> Result<()> {
             line: 1,
             message: format!(
                 "{} interleavings of {} steps are too many to run (at most {MAX_INTERLEAVINGS}); list the ones that matter on permutation lines",
-                n.map(|n| n.to_string()).unwrap_or_else(|| "more than 2^64".into()),
+                n.map(|n| n.to_string())
+                    .unwrap_or_else(|| "more than 2^64".into()),
                 lesson.steps.len()
             ),
         }),
@@ -75,7 +76,10 @@ fn lesson_from(
         });
         for step in &session.steps {
             if by_name.insert(&step.name, steps.len()).is_some() {
-                return Err(err(step.line, format!("duplicate step name: {}", step.name)));
+                return Err(err(
+                    step.line,
+                    format!("duplicate step name: {}", step.name),
+                ));
             }
             steps.push(StepDef {
                 name: step.name.clone(),

@@ -348,15 +348,24 @@ permutation w2 r1 c1
         );
         assert_eq!(
             error("session s1\nstep a { x }\npermutation a(b, )"),
-            (3, "expected '*' or a step name in the markers, found ')'".into())
+            (
+                3,
+                "expected '*' or a step name in the markers, found ')'".into()
+            )
         );
         assert_eq!(
             error("session s1\nsetup { x }\nteardown { y }"),
-            (3, "expected 'step' (a session needs at least one step), found 'teardown'".into())
+            (
+                3,
+                "expected 'step' (a session needs at least one step), found 'teardown'".into()
+            )
         );
         assert_eq!(
             error("session s1\nstep a\n{ x }\nstep b\n"),
-            (4, "expected a { sql } block after step b, found the end of the file".into())
+            (
+                4,
+                "expected a { sql } block after step b, found the end of the file".into()
+            )
         );
         assert_eq!(
             error("session s1\nstep a { x }\npermutation a(b notices)"),
@@ -364,11 +373,17 @@ permutation w2 r1 c1
         );
         assert_eq!(
             error("session s1\nstep a { x }\npermutation\n"),
-            (3, "expected a step name after 'permutation', found the end of the file".into())
+            (
+                3,
+                "expected a step name after 'permutation', found the end of the file".into()
+            )
         );
         assert_eq!(
             error("session s1\nstep a { x }\n\nsetup { y }"),
-            (4, "expected 'session', 'step' or 'permutation', found 'setup'".into())
+            (
+                4,
+                "expected 'session', 'step' or 'permutation', found 'setup'".into()
+            )
         );
     }
 }
