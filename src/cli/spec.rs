@@ -110,7 +110,7 @@ async fn run_spec(
     let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
         match output {
             SpecOutput::Isolationtester => {
-                let text = render::isolationtester::permutation(lesson, run);
+                let text = render::isolationtester::permutation(lesson, infos, run);
                 bar.suspend(|| {
                     print_out(&text);
                     for line in render::isolationtester::complaints(lesson, run) {

@@ -66,6 +66,12 @@ pub enum EventKind {
         detail: Option<String>,
         hint: Option<String>,
     },
+    /// A `NOTIFY` the session received, seen when one of its steps completed.
+    Notification {
+        channel: String,
+        payload: String,
+        sender_pid: i32,
+    },
 }
 
 /// One row of the timeline.
@@ -128,6 +134,9 @@ impl Timeline {
                         None => format!("done {:?}", c.tx_end),
                     },
                     EventKind::Notice { message, .. } => format!("notice {message}"),
+                    EventKind::Notification {
+                        channel, payload, ..
+                    } => format!("notify {channel} {payload}"),
                 };
                 format!("{who}/{step}: {what}")
             })

@@ -407,6 +407,20 @@ impl<'r> Scheduler<'r> {
             Some(active.step),
             EventKind::Completed(completion),
         );
+        // Like isolationtester, report the NOTIFYs the session has received once a step of it
+        // completes.
+        while let Ok(n) = self.sessions[session].notifications.try_recv() {
+            self.record(
+                n.at,
+                Some(session),
+                Some(active.step),
+                EventKind::Notification {
+                    channel: n.channel,
+                    payload: n.payload,
+                    sender_pid: n.sender_pid,
+                },
+            );
+        }
     }
 
     fn drain_notices(&mut self, session: usize) {

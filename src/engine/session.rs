@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 
 use super::event::{ErrorInfo, StatementResult};
-use crate::db::{Connected, ServerNotice};
+use crate::db::{Connected, ServerNotice, ServerNotification};
 
 /// What the server answered to one step.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct SessionHandle {
     requests: Option<mpsc::UnboundedSender<String>>,
     answers: mpsc::UnboundedReceiver<StepAnswer>,
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
+    /// `NOTIFY`s delivered to this session, read by the scheduler when a step completes.
+    pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     cancel: CancelToken,
     task: tokio::task::JoinHandle<()>,
     driver: tokio::task::JoinHandle<()>,
@@ -38,6 +40,7 @@ impl SessionHandle {
             client,
             pid,
             notices,
+            notifications,
             driver,
         } = connected;
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
@@ -56,6 +59,7 @@ impl SessionHandle {
             requests: Some(requests),
             answers,
             notices,
+            notifications,
             cancel,
             task,
             driver,

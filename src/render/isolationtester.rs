@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use crate::engine::event::{Completion, Event, EventKind, StatementResult};
 use crate::engine::lesson::Lesson;
+use crate::engine::runner::SessionInfo;
 use crate::engine::spec_runner::PermutationRun;
 
 /// The first line of every run.
@@ -14,8 +15,10 @@ pub fn header(lesson: &Lesson) -> String {
     format!("Parsed test spec with {} sessions\n", lesson.sessions.len())
 }
 
-/// Everything isolationtester prints on stdout for one permutation.
-pub fn permutation(lesson: &Lesson, run: &PermutationRun) -> String {
+/// Everything isolationtester prints on stdout for one permutation; `sessions` (with their backend
+/// pids) name the senders of NOTIFYs.
+pub fn permutation(lesson: &Lesson, sessions: &[SessionInfo], run: &PermutationRun) -> String {
+    let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
     let mut out = String::from("\nstarting permutation:");
     for scheduled in &lesson.schedules[run.index].steps {
         out.push(' ');
@@ -26,7 +29,7 @@ pub fn permutation(lesson: &Lesson, run: &PermutationRun) -> String {
         setup_or_teardown(&mut out, lesson, event);
     }
     for event in &run.timeline.events {
-        step_event(&mut out, lesson, event);
+        step_event(&mut out, lesson, &pids, event);
     }
     for event in &run.teardown {
         setup_or_teardown(&mut out, lesson, event);
@@ -72,7 +75,7 @@ fn setup_or_teardown(out: &mut String, lesson: &Lesson, event: &Event) {
     }
 }
 
-fn step_event(out: &mut String, lesson: &Lesson, event: &Event) {
+fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
     let Some(step) = event.step.map(|s| &lesson.steps[s]) else {
         if matches!(event.kind, EventKind::Notice { .. }) {
             notice(out, lesson, event);
@@ -100,6 +103,23 @@ fn step_event(out: &mut String, lesson: &Lesson, event: &Event) {
             }
         }
         EventKind::Notice { .. } => notice(out, lesson, event),
+        EventKind::Notification {
+            channel,
+            payload,
+            sender_pid,
+        } => {
+            let session = event.session.map(|s| lesson.sessions[s].name.as_str());
+            let sender = pids
+                .iter()
+                .position(|p| p == sender_pid)
+                .map(|s| lesson.sessions[s].name.clone())
+                .unwrap_or_else(|| format!("PID {sender_pid}"));
+            let _ = writeln!(
+                out,
+                "{}: NOTIFY \"{channel}\" with payload \"{payload}\" from {sender}",
+                session.unwrap_or_default()
+            );
+        }
     }
 }
 

@@ -80,6 +80,17 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["message"] = json!(format!("{severity}: {message}"));
                 out.push(v);
             }
+            EventKind::Notification {
+                channel,
+                payload,
+                sender_pid,
+            } => {
+                let mut v = base("notification");
+                v["channel"] = json!(channel);
+                v["payload"] = json!(payload);
+                v["sender_pid"] = json!(sender_pid);
+                out.push(v);
+            }
             EventKind::Completed(c) => {
                 if let Some(waited) = c.waited {
                     let mut v = base("unblocked");

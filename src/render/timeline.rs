@@ -176,6 +176,17 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
             } => {
                 cell.push_hanging(&format!("{severity}: {message}"), Meaning::Dim, width, 2);
             }
+            EventKind::Notification {
+                channel,
+                payload,
+                sender_pid,
+            } => {
+                let text = format!(
+                    "NOTIFY {channel} '{payload}' from {}",
+                    who(run, *sender_pid)
+                );
+                cell.push_hanging(&text, Meaning::Dim, width, 2);
+            }
             EventKind::Setup { .. } => {}
         }
         rows.push(Row {
