@@ -313,7 +313,7 @@ sql = "SELECT 1"
     fn typos_and_bad_expectations_name_the_line() {
         let text = format!("{MINIMAL}\n[expect]\nread-committed = \"perhaps\"\n");
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
-        assert!(e.starts_with("x.toml:15:"), "{e}");
+        assert!(e.starts_with("x.toml:14:"), "{e}");
         let text = MINIMAL.replace("sql = ", "sqll = ");
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
         assert!(e.contains("x.toml:"), "{e}");
