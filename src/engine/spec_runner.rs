@@ -188,7 +188,14 @@ async fn create_place(admin: &Client, sandbox: &Sandbox, database: &str) -> Resu
     {
         Ok(()) => Ok(SpecPlace::Database(database.to_string())),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
-            Ok(SpecPlace::Schema(sandbox.create_schema(admin).await?))
+            match sandbox.create_schema(admin).await {
+                Ok(schema) => Ok(SpecPlace::Schema(schema)),
+                Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
+                    "this role may create neither a database for the spec ({}) nor a schema: {why}",
+                    error_info(&e).message
+                ))),
+                Err(other) => Err(other),
+            }
         }
         Err(e) => Err(TxlabError::Database(format!(
             "could not create the spec's database {database}: {}",
@@ -293,14 +300,11 @@ async fn run_in_place(
 fn failure_error(lesson: &Lesson, failure: &SpecFailure) -> TxlabError {
     match failure {
         SpecFailure::Setup { session, error } => {
-            let what = match session {
-                None => "setup".to_string(),
-                Some(s) => format!("setup of session {}", lesson.sessions[*s].name),
+            let whose = match session {
+                None => String::new(),
+                Some(s) => format!(" (setup of session {})", lesson.sessions[*s].name),
             };
-            TxlabError::Setup(format!(
-                "{what} failed: {}:  {}",
-                error.severity, error.message
-            ))
+            TxlabError::Setup(format!("{}:  {}{whose}", error.severity, error.message))
         }
         SpecFailure::Steps(message) => TxlabError::Schedule(message.clone()),
     }
