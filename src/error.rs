@@ -89,6 +89,7 @@ impl TxlabError {
                 format!("`txlab list` shows the lessons; known: {}", known.join(", "))
             }
             TxlabError::UnknownLevel(_) => "levels are read-uncommitted, read-committed, repeatable-read, serializable".into(),
+            TxlabError::LessonFile { file, .. } if file.ends_with(".spec") => "docs/specs.md describes the spec format (PostgreSQL's src/test/isolation/README) as txlab reads it".into(),
             TxlabError::LessonFile { .. } => "docs/lessons.md describes the lesson format, with a complete example".into(),
             TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml)".into(),
             TxlabError::Unreachable { .. } => "is the server running? `docker compose up -d` starts one (URL: postgres://txlab:txlab@localhost:5432/txlab); or leave out --database-url and txlab starts a throwaway local cluster".into(),

@@ -66,6 +66,9 @@ pub enum EventKind {
         detail: Option<String>,
         hint: Option<String>,
     },
+    /// The step neither completed nor blocked within the step timeout, so the scheduler asked the
+    /// server to cancel it (isolationtester's behaviour; the step then usually fails with 57014).
+    Canceled { after: Duration },
     /// A `NOTIFY` the session received, seen when one of its steps completed.
     Notification {
         channel: String,
@@ -137,6 +140,7 @@ impl Timeline {
                     EventKind::Notification {
                         channel, payload, ..
                     } => format!("notify {channel} {payload}"),
+                    EventKind::Canceled { .. } => "canceled".to_string(),
                 };
                 format!("{who}/{step}: {what}")
             })

@@ -27,6 +27,10 @@ pub struct SchedulerSettings {
     /// [`TxlabError::ImpossibleInterleaving`] instead of waiting. For running every interleaving:
     /// such an order cannot happen in real life.
     pub reject_impossible: bool,
+    /// isolationtester's way with a step that neither completes nor blocks within
+    /// `step_timeout`: cancel it, record [`EventKind::Canceled`], and keep waiting for its answer
+    /// (failing only after twice the timeout), instead of cancelling and failing at once.
+    pub cancel_and_wait: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -35,6 +39,7 @@ impl Default for SchedulerSettings {
             poll: Duration::from_millis(1),
             step_timeout: Duration::from_secs(10),
             reject_impossible: false,
+            cancel_and_wait: false,
         }
     }
 }
@@ -260,6 +265,7 @@ impl<'r> Scheduler<'r> {
             return Ok(true);
         }
         let start = Instant::now();
+        let mut canceled = false;
         loop {
             self.drain_notices(session);
             if self.active[session]
@@ -307,7 +313,26 @@ impl<'r> Scheduler<'r> {
                 return Ok(true);
             }
             if start.elapsed() > self.settings.step_timeout {
-                self.sessions[session].cancel().await;
+                if self.settings.cancel_and_wait && !canceled {
+                    self.sessions[session].cancel().await;
+                    canceled = true;
+                    let after = start.elapsed();
+                    self.record(
+                        Instant::now(),
+                        Some(session),
+                        Some(step),
+                        EventKind::Canceled { after },
+                    );
+                    continue;
+                }
+                if self.settings.cancel_and_wait
+                    && start.elapsed() <= 2 * self.settings.step_timeout
+                {
+                    continue;
+                }
+                if !canceled {
+                    self.sessions[session].cancel().await;
+                }
                 return Err(TxlabError::StepTimeout {
                     step: self.steps[step].name.clone(),
                     session: (session + 1).to_string(),

@@ -63,6 +63,7 @@ impl SpecRunOptions {
         SpecRunOptions {
             scheduler: SchedulerSettings {
                 step_timeout: Duration::from_secs(seconds),
+                cancel_and_wait: true,
                 ..Default::default()
             },
             database,
@@ -331,7 +332,7 @@ async fn run_permutation(
     for sql in &lesson.setup {
         let answer = run_sql(control, sql).await;
         let error = answer.error.clone();
-        run.setup.push(sql_event(started, None, 0, sql, answer));
+        run.setup.push(sql_event(None, None, 0, sql, answer));
         if let Some(error) = error {
             run.failure = Some(SpecFailure::Setup {
                 session: None,
@@ -344,10 +345,10 @@ async fn run_permutation(
     for (i, def) in lesson.sessions.iter().enumerate() {
         for sql in &def.setup {
             let answer = run_on_session(&mut sessions[i], sql).await;
-            collect_notices(started, &mut sessions[i], i, &mut run.setup);
+            collect_notices(None, &mut sessions[i], i, &mut run.setup);
             let error = answer.error.clone();
             run.setup
-                .push(sql_event(started, Some(i), sessions[i].pid, sql, answer));
+                .push(sql_event(None, Some(i), sessions[i].pid, sql, answer));
             if let Some(error) = error {
                 run.failure = Some(SpecFailure::Setup {
                     session: Some(i),
@@ -373,14 +374,20 @@ async fn run_permutation(
     for (i, def) in lesson.sessions.iter().enumerate() {
         if let Some(sql) = &def.teardown {
             let answer = run_on_session(&mut sessions[i], sql).await;
-            collect_notices(started, &mut sessions[i], i, &mut run.teardown);
-            run.teardown
-                .push(sql_event(started, Some(i), sessions[i].pid, sql, answer));
+            collect_notices(Some(clock), &mut sessions[i], i, &mut run.teardown);
+            run.teardown.push(sql_event(
+                Some(clock),
+                Some(i),
+                sessions[i].pid,
+                sql,
+                answer,
+            ));
         }
     }
     if let Some(sql) = &lesson.teardown {
         let answer = run_sql(control, sql).await;
-        run.teardown.push(sql_event(started, None, 0, sql, answer));
+        run.teardown
+            .push(sql_event(Some(clock), None, 0, sql, answer));
     }
     run.total_time = started.elapsed();
     run
@@ -403,16 +410,17 @@ async fn run_on_session(session: &mut SessionHandle, sql: &str) -> StepAnswer {
 }
 
 /// Records the notices a session sent while it ran setup or teardown SQL, which isolationtester's
-/// notice processor prints before the result.
+/// notice processor prints before the result. Times count from the first step (`clock`); setup
+/// comes before it and is put at zero.
 fn collect_notices(
-    clock: Instant,
+    clock: Option<Instant>,
     session: &mut SessionHandle,
     index: usize,
     into: &mut Vec<Event>,
 ) {
     while let Ok(notice) = session.notices.try_recv() {
         into.push(Event {
-            t: notice.at.saturating_duration_since(clock),
+            t: since(clock, notice.at),
             session: Some(index),
             pid: session.pid,
             step: None,
@@ -426,15 +434,21 @@ fn collect_notices(
     }
 }
 
+fn since(clock: Option<Instant>, at: Instant) -> Duration {
+    clock
+        .map(|c| at.saturating_duration_since(c))
+        .unwrap_or(Duration::ZERO)
+}
+
 fn sql_event(
-    clock: Instant,
+    clock: Option<Instant>,
     session: Option<usize>,
     pid: i32,
     sql: &str,
     answer: StepAnswer,
 ) -> Event {
     Event {
-        t: answer.at.saturating_duration_since(clock),
+        t: since(clock, answer.at),
         session,
         pid,
         step: None,

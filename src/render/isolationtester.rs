@@ -103,6 +103,14 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
             }
         }
         EventKind::Notice { .. } => notice(out, lesson, event),
+        EventKind::Canceled { after } => {
+            let _ = writeln!(
+                out,
+                "isolationtester: canceling step {} after {} seconds",
+                step.name,
+                after.as_secs()
+            );
+        }
         EventKind::Notification {
             channel,
             payload,

@@ -91,6 +91,11 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["sender_pid"] = json!(sender_pid);
                 out.push(v);
             }
+            EventKind::Canceled { after } => {
+                let mut v = base("canceled");
+                v["after_ms"] = json!((millis(*after) * 1000.0).round() / 1000.0);
+                out.push(v);
+            }
             EventKind::Completed(c) => {
                 if let Some(waited) = c.waited {
                     let mut v = base("unblocked");

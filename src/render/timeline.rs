@@ -187,6 +187,13 @@ fn rows(run: &LessonRun, n: usize, width: usize) -> Vec<Row> {
                 );
                 cell.push_hanging(&text, Meaning::Dim, width, 2);
             }
+            EventKind::Canceled { after } => {
+                let text = format!(
+                    "✗ cancelled after {} s: neither finished nor waited for a lock",
+                    after.as_secs()
+                );
+                cell.push_hanging(&text, Meaning::Aborted, width, 2);
+            }
             EventKind::Setup { .. } => {}
         }
         rows.push(Row {
