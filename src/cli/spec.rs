@@ -67,12 +67,21 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         with_all_interleavings(&mut lesson, &args.file.display().to_string())?;
     }
     let lab = open_lab(url).await?;
-    let opts = SpecRunOptions::new(spec_runner::fresh_database_name());
+    // A throwaway cluster started for this run is as fresh as it gets: use its own database
+    // rather than paying for CREATE DATABASE; on a server the user runs, create one.
+    let database = lab
+        .server
+        .local_cluster()
+        .is_none()
+        .then(spec_runner::fresh_database_name);
+    let opts = SpecRunOptions::new(database);
     let result = lab.run(run_spec(&lab, &lesson, &opts, args, style)).await;
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.
-        if let Ok(admin) = lab.server.connect(&Default::default()).await {
-            let _ = spec_runner::drop_database(&admin.client, &opts.database).await;
+        if let Some(database) = &opts.database
+            && let Ok(admin) = lab.server.connect(&Default::default()).await
+        {
+            let _ = spec_runner::drop_database(&admin.client, database).await;
             admin.close().await;
         }
     }
@@ -238,9 +247,10 @@ fn lesson_run(
 fn summary_line(lesson: &Lesson, summary: &SpecSummary, style: &Style) -> String {
     let _ = style;
     let place = match &summary.place {
-        spec_runner::SpecPlace::Database(db) => format!("database {db}"),
+        spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
+        spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
         spec_runner::SpecPlace::Schema(s) => {
-            format!("schema {s} (this role may not create databases)")
+            format!("a fresh schema {s} (this role may not create databases)")
         }
     };
     let role = if summary.superuser {
@@ -252,7 +262,7 @@ fn summary_line(lesson: &Lesson, summary: &SpecSummary, style: &Style) -> String
         "{}\n",
         render::palette::paint(
             &format!(
-                "{}: {} permutation{} of {} sessions in {:.1} ms, in a fresh {place}, {role}",
+                "{}: {} permutation{} of {} sessions in {:.1} ms, in {place}, {role}",
                 lesson.id,
                 summary.permutations,
                 if summary.permutations == 1 { "" } else { "s" },

@@ -48,13 +48,15 @@ pub fn regress_settings(superuser: bool) -> Vec<(String, String)> {
 pub struct SpecRunOptions {
     pub scheduler: SchedulerSettings,
     /// The database to create for the spec (dropped at the end); the caller picks the name so it
-    /// can drop it after an interruption too.
-    pub database: String,
+    /// can drop it after an interruption too. `None` runs in the server's default database as it
+    /// is: right for a throwaway cluster started for this one spec, whose `postgres` database is
+    /// as fresh as a copy of `template0` and costs nothing (CREATE DATABASE takes ~0.5 s).
+    pub database: Option<String>,
 }
 
 impl SpecRunOptions {
     /// isolationtester's limits: a step may take `PGISOLATIONTIMEOUT` seconds (default 300).
-    pub fn new(database: String) -> SpecRunOptions {
+    pub fn new(database: Option<String>) -> SpecRunOptions {
         let seconds = std::env::var("PGISOLATIONTIMEOUT")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -87,6 +89,8 @@ pub fn fresh_database_name() -> String {
 pub enum SpecPlace {
     /// A database of its own (the normal case).
     Database(String),
+    /// The server's default database, untouched: a throwaway cluster's fresh `postgres`.
+    ServerDefault,
     /// A schema in the server's default database, when the role may not create databases.
     Schema(String),
 }
@@ -151,7 +155,10 @@ pub async fn run_spec(
         .await?;
     check_support(&admin.client).await?;
     let superuser = is_superuser(&admin.client).await;
-    let place = create_place(&admin.client, sandbox, &opts.database).await;
+    let place = match &opts.database {
+        Some(database) => create_place(&admin.client, sandbox, database).await,
+        None => Ok(SpecPlace::ServerDefault),
+    };
     let place = match place {
         Ok(place) => place,
         Err(e) => {
@@ -209,6 +216,7 @@ async fn create_place(admin: &Client, sandbox: &Sandbox, database: &str) -> Resu
 pub async fn drop_place(admin: &Client, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
     match place {
         SpecPlace::Database(name) => drop_database(admin, name).await,
+        SpecPlace::ServerDefault => Ok(()),
         SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
     }
 }
@@ -238,6 +246,7 @@ async fn run_in_place(
 ) -> Result<(usize, Vec<SessionInfo>)> {
     let (database, search_path) = match place {
         SpecPlace::Database(db) => (Some(db.as_str()), None),
+        SpecPlace::ServerDefault => (None, None),
         SpecPlace::Schema(schema) => (None, Some(schema.as_str())),
     };
     let options = SessionOptions {
