@@ -258,3 +258,26 @@ fn all_permutations_of_a_lesson_are_classified() {
         "{stdout}"
     );
 }
+
+#[test]
+fn all_permutations_of_a_spec_are_classified_by_what_happened() {
+    let Some(dir) = pairs_dir() else { return };
+    let out = txlab(&common::database_url())
+        .arg("run")
+        .arg(dir.join("receipt-report.spec"))
+        .arg("--all-permutations")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The spec's own comment: "There are only six permutations which must cause a serialization
+    // failure."
+    assert!(
+        stdout.contains("210 interleavings: 204 no wait, no error · 6 aborted-40001\n"),
+        "{stdout}"
+    );
+}
