@@ -149,7 +149,7 @@ async fn run_spec(
     let summary = summary?;
     match output {
         SpecOutput::Isolationtester => {}
-        SpecOutput::Timelines => print_out(&summary_line(lesson, &summary, style)),
+        SpecOutput::Timelines => print_out(&summary_line(lesson, &summary)),
         SpecOutput::Table => {
             let heading = format!(
                 "{}: {} interleavings of {} steps",
@@ -244,8 +244,7 @@ fn lesson_run(
     }
 }
 
-fn summary_line(lesson: &Lesson, summary: &SpecSummary, style: &Style) -> String {
-    let _ = style;
+fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
     let place = match &summary.place {
         spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
         spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
