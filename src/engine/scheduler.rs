@@ -298,7 +298,7 @@ impl<'r> Scheduler<'r> {
                     Err(_elapsed) => {}
                 }
             }
-            if nonblock && self.probe.is_blocked(self.sessions[session].pid).await? {
+            if nonblock && self.probe_while_waiting(session).await? {
                 let seen_at = Instant::now();
                 // The answer may have arrived while we asked.
                 self.drain_notices(session);
@@ -348,6 +348,32 @@ impl<'r> Scheduler<'r> {
         }
         self.report_completion(session);
         Ok(false)
+    }
+
+    /// Asks the server whether the session's step is blocked, and stops asking if the step's answer
+    /// arrives first (then the answer is stored and the probe counts as "not blocked"). A probe is
+    /// a round trip on the control connection; a step that finishes meanwhile should not wait
+    /// for it.
+    async fn probe_while_waiting(&mut self, session: usize) -> Result<bool> {
+        let probe = self.probe;
+        let handle = &mut self.sessions[session];
+        let pid = handle.pid;
+        let raced = tokio::select! {
+            biased;
+            answer = handle.answer() => Err(answer),
+            blocked = probe.is_blocked(pid) => Ok(blocked),
+        };
+        match raced {
+            Ok(blocked) => blocked,
+            Err(Some(answer)) => {
+                self.store_answer(session, answer);
+                Ok(false)
+            }
+            Err(None) => Err(TxlabError::Schedule(format!(
+                "session {} has gone away",
+                session + 1
+            ))),
+        }
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {
