@@ -11,6 +11,8 @@ pub struct BlockedProbe<'a> {
     client: &'a Client,
     is_blocked: Statement,
     blockers: Statement,
+    /// Prepared once: it runs before every COMMIT a schedule sends.
+    failed: Statement,
     pids: Vec<i32>,
 }
 
@@ -29,10 +31,19 @@ impl<'a> BlockedProbe<'a> {
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
             })?;
+        let failed = client
+            .prepare(
+                "SELECT state = 'idle in transaction (aborted)' FROM pg_catalog.pg_stat_get_activity($1::int4)",
+            )
+            .await
+            .map_err(|e| {
+                TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
+            })?;
         Ok(BlockedProbe {
             client,
             is_blocked,
             blockers,
+            failed,
             pids,
         })
     }
@@ -79,11 +90,7 @@ impl BlockedProbe<'_> {
     /// turned into a ROLLBACK by the server. Asked before the COMMIT is sent, while the session is
     /// idle, so the answer cannot race with the session itself.
     pub async fn transaction_failed(&self, pid: i32) -> bool {
-        match self
-            .client
-            .query_opt("SELECT state = 'idle in transaction (aborted)' FROM pg_catalog.pg_stat_activity WHERE pid = $1", &[&pid])
-            .await
-        {
+        match self.client.query_opt(&self.failed, &[&pid]).await {
             Ok(Some(row)) => row.get::<_, Option<bool>>(0).unwrap_or(false),
             _ => false,
         }
