@@ -91,7 +91,7 @@ impl TxlabError {
             TxlabError::UnknownLevel(_) => "levels are read-uncommitted, read-committed, repeatable-read, serializable".into(),
             TxlabError::LessonFile { file, .. } if file.ends_with(".spec") => "docs/specs.md describes the spec format (PostgreSQL's src/test/isolation/README) as txlab reads it".into(),
             TxlabError::LessonFile { .. } => "docs/lessons.md describes the lesson format, with a complete example".into(),
-            TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml)".into(),
+            TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml) or a PostgreSQL isolation spec (.spec)".into(),
             TxlabError::Unreachable { .. } => "is the server running? `docker compose up -d` starts one (URL: postgres://txlab:txlab@localhost:5432/txlab); or leave out --database-url and txlab starts a throwaway local cluster".into(),
             TxlabError::LoginRefused { .. } => "check the user and password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB)".into(),
             TxlabError::BadUrl(_) => "a URL looks like postgres://USER:PASSWORD@HOST:PORT/DB".into(),

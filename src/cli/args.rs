@@ -57,7 +57,7 @@ pub enum Command {
         after_help = "Examples:\n  txlab demo deadlock\n  txlab demo isolation --level repeatable-read\n  txlab demo lost-update --level read-committed --level serializable"
     )]
     Demo(DemoArgs),
-    /// Run a lesson file of your own.
+    /// Run a lesson file of your own, or a PostgreSQL isolation spec.
     #[command(
         after_help = "Examples:\n  txlab run my-lesson.toml\n  txlab run lessons/write-skew.toml --level serializable --format json\n  txlab run deadlock-hard.spec                       timelines, one per permutation\n  txlab run deadlock-hard.spec --format isolationtester\n  txlab run lessons/lost-update.toml --all-permutations --level repeatable-read"
     )]
