@@ -57,6 +57,17 @@ pub enum TxlabError {
     #[error("the lesson cannot go on: {0}")]
     Schedule(String),
 
+    #[error(
+        "step {waiting} waits for a lock that only a later step can release{}",
+        due.as_ref().map(|d| format!(", so step {d} cannot run after it")).unwrap_or_default()
+    )]
+    ImpossibleInterleaving {
+        /// The step still waiting.
+        waiting: String,
+        /// The step of the same session that was due next, if any.
+        due: Option<String>,
+    },
+
     #[error("setup SQL failed: {0}")]
     Setup(String),
 
@@ -82,6 +93,8 @@ pub enum TxlabError {
 
     #[error("{0}")]
     Classroom(String),
+    #[error("{0}")]
+    BadArguments(String),
 }
 
 impl TxlabError {
@@ -92,8 +105,9 @@ impl TxlabError {
                 format!("`txlab list` shows the lessons; known: {}", known.join(", "))
             }
             TxlabError::UnknownLevel(_) => "levels are read-uncommitted, read-committed, repeatable-read, serializable".into(),
+            TxlabError::LessonFile { file, .. } if file.ends_with(".spec") => "docs/specs.md describes the spec format (PostgreSQL's src/test/isolation/README) as txlab reads it".into(),
             TxlabError::LessonFile { .. } => "docs/lessons.md describes the lesson format, with a complete example".into(),
-            TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml)".into(),
+            TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml) or a PostgreSQL isolation spec (.spec)".into(),
             TxlabError::Unreachable { .. } => "is the server running? `docker compose up -d` starts one (URL: postgres://txlab:txlab@localhost:5432/txlab); or leave out --database-url and txlab starts a throwaway local cluster".into(),
             TxlabError::LoginRefused { .. } => "check the user and password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB)".into(),
             TxlabError::BadUrl(_) => "a URL looks like postgres://USER:PASSWORD@HOST:PORT/DB".into(),
@@ -102,6 +116,7 @@ impl TxlabError {
             TxlabError::LocalCluster(_) => "pass --database-url to use a server you run yourself, or set TXLAB_PG_BINDIR to the directory holding initdb and postgres".into(),
             TxlabError::StepTimeout { .. } => "a step that waits for something no later step releases never ends; check the lesson's step order (--step-timeout changes the limit)".into(),
             TxlabError::Schedule(_) => "check the lesson's step order: a session runs one statement at a time".into(),
+            TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
             TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
@@ -109,6 +124,7 @@ impl TxlabError {
             TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),
             TxlabError::Stopped => "the run was stopped at a step; its schema and connections were removed".into(),
             TxlabError::Classroom(_) => "--step and --quiz read keys from a terminal (or lines from standard input) and print timelines: use them with --format text".into(),
+            TxlabError::BadArguments(_) => "`txlab run --help` lists the flags; docs/specs.md describes specs and --all-permutations".into(),
         }
     }
 }

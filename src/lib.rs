@@ -12,5 +12,6 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod render;
+pub mod spec;
 
 pub use error::{Result, TxlabError};

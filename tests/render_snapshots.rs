@@ -71,6 +71,8 @@ fn normalise(mut run: LessonRun) -> LessonRun {
             EventKind::Retry { backoff, .. } => *backoff = Duration::from_millis(1),
             // Only recorded with --locks / --versions (tests/classroom.rs snapshots those).
             EventKind::Setup { .. } | EventKind::Locks(_) | EventKind::Versions(_) => {}
+            // Only in isolation specs (tests/spec_conformance.rs).
+            EventKind::Canceled { .. } | EventKind::Notification { .. } => {}
         }
     }
     if let Some(verdict) = &mut run.verdict {

@@ -16,6 +16,8 @@ Examples:
   txlab demo lost-update --level read-committed       one lesson at one level
   txlab list                                          the built-in lessons
   txlab run my-lesson.toml                            a lesson file of your own (see docs/lessons.md)
+  txlab run deadlock-hard.spec --format isolationtester   a PostgreSQL isolation spec, as isolationtester prints it
+  txlab run my-lesson.toml --all-permutations         every interleaving of the steps, classified
   txlab demo isolation --format json | jq .           machine-readable results
   txlab bench transfer --contention sweep             locking strategies measured under contention
   txlab demo lost-update -l read-committed --step --quiz --locks
@@ -59,9 +61,9 @@ pub enum Command {
         after_help = "Examples:\n  txlab demo deadlock\n  txlab demo isolation --level repeatable-read\n  txlab demo lost-update --level read-committed --level serializable"
     )]
     Demo(DemoArgs),
-    /// Run a lesson file of your own.
+    /// Run a lesson file of your own, or a PostgreSQL isolation spec.
     #[command(
-        after_help = "Examples:\n  txlab run my-lesson.toml\n  txlab run lessons/write-skew.toml --level serializable --format json"
+        after_help = "Examples:\n  txlab run my-lesson.toml\n  txlab run lessons/write-skew.toml --level serializable --format json\n  txlab run deadlock-hard.spec                       timelines, one per permutation\n  txlab run deadlock-hard.spec --format isolationtester\n  txlab run lessons/lost-update.toml --all-permutations --level repeatable-read"
     )]
     Run(RunArgs),
     /// List the built-in lessons.
@@ -118,10 +120,14 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A lesson file (.toml).
+    /// A lesson file (.toml) or a PostgreSQL isolation spec (.spec).
     pub file: PathBuf,
     #[command(flatten)]
     pub flags: RunFlags,
+    /// Run every interleaving of the steps that keeps each session's own order, and print a
+    /// table of what each one did (see docs/specs.md).
+    #[arg(long)]
+    pub all_permutations: bool,
 }
 
 /// Output formats for runs.
@@ -135,4 +141,6 @@ pub enum OutputFormat {
     Markdown,
     /// One self-contained page for a projector or to hand out (docs/classroom.md).
     Html,
+    /// Exactly what PostgreSQL's isolationtester prints (for .spec files; docs/specs.md).
+    Isolationtester,
 }

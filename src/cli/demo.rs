@@ -31,6 +31,7 @@ impl Plan {
     /// Plan for `txlab demo NAME`.
     pub fn for_demo(name: &str, flags: &RunFlags) -> Result<Plan> {
         check_classroom_flags(flags)?;
+        super::spec::refuse_isolationtester_format(flags.format)?;
         let levels = parse_levels(&flags.levels)?;
         let lessons = if name == ISOLATION {
             catalog::by_topic("anomalies")
@@ -99,7 +100,7 @@ fn check_classroom_flags(flags: &RunFlags) -> Result<()> {
     Ok(())
 }
 
-fn parse_levels(raw: &[String]) -> Result<Vec<IsolationLevel>> {
+pub fn parse_levels(raw: &[String]) -> Result<Vec<IsolationLevel>> {
     let mut levels = Vec::new();
     for r in raw.iter().flat_map(|r| r.split(',')) {
         let level: IsolationLevel = r.parse()?;
@@ -136,7 +137,7 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     }
     bar.finish_and_clear();
     match plan.format {
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Isolationtester => {
             if let Some(summary) = summary(&finished, plan.matrix, style) {
                 print_out(&summary);
             }

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod demo;
 pub mod lab;
 pub mod list;
+pub mod spec;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,9 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
         Command::Demo(args) => {
             let plan = demo::Plan::for_demo(&args.lesson, &args.flags)?;
             run_plan(cli.global.database_url.as_deref(), plan, &style).await
+        }
+        Command::Run(args) if spec::handles(&args) => {
+            spec::run(cli.global.database_url.as_deref(), &args, &style).await
         }
         Command::Run(args) => {
             let plan = demo::Plan::for_file(&args.file, &args.flags)?;

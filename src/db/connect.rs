@@ -22,12 +22,24 @@ pub struct Server {
     cluster: Option<LocalCluster>,
 }
 
+/// A `NOTIFY` delivered to a connection that listens on its channel.
+#[derive(Debug, Clone)]
+pub struct ServerNotification {
+    pub at: std::time::Instant,
+    pub channel: String,
+    pub payload: String,
+    /// The backend that sent it.
+    pub sender_pid: i32,
+}
+
 /// A notice or warning the server sent on a connection, with the moment it arrived.
 #[derive(Debug, Clone)]
 pub struct ServerNotice {
     pub at: std::time::Instant,
     pub severity: String,
     pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 impl Server {
@@ -111,6 +123,7 @@ impl Server {
             .await
             .map_err(|e| self.connect_error(e))?;
         let (notice_tx, notices) = mpsc::unbounded_channel();
+        let (notification_tx, notifications) = mpsc::unbounded_channel();
         let driver = tokio::spawn(async move {
             let mut messages = stream::poll_fn(move |cx| connection.poll_message(cx));
             while let Some(message) = messages.next().await {
@@ -120,6 +133,16 @@ impl Server {
                             at: std::time::Instant::now(),
                             severity: n.severity().to_string(),
                             message: n.message().to_string(),
+                            detail: n.detail().map(str::to_string),
+                            hint: n.hint().map(str::to_string),
+                        });
+                    }
+                    Ok(AsyncMessage::Notification(n)) => {
+                        let _ = notification_tx.send(ServerNotification {
+                            at: std::time::Instant::now(),
+                            channel: n.channel().to_string(),
+                            payload: n.payload().to_string(),
+                            sender_pid: n.process_id(),
                         });
                     }
                     Ok(_) => {}
@@ -136,6 +159,7 @@ impl Server {
             client,
             pid,
             notices,
+            notifications,
             driver,
         })
     }
@@ -176,6 +200,7 @@ pub struct Connected {
     pub client: Client,
     pub pid: i32,
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
+    pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     pub driver: tokio::task::JoinHandle<()>,
 }
 

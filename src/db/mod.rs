@@ -7,6 +7,6 @@ pub mod connect;
 pub mod sandbox;
 pub mod sqlstate;
 
-pub use connect::{Connected, Server, ServerNotice, SessionOptions};
+pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
 pub use sandbox::Sandbox;
 pub use sqlstate::SqlState;

@@ -71,7 +71,21 @@ pub enum EventKind {
     /// The step finished (after waiting, if it waited).
     Completed(Completion),
     /// A NOTICE/WARNING the session's backend sent.
-    Notice { severity: String, message: String },
+    Notice {
+        severity: String,
+        message: String,
+        detail: Option<String>,
+        hint: Option<String>,
+    },
+    /// The step neither completed nor blocked within the step timeout, so the scheduler asked the
+    /// server to cancel it (isolationtester's behaviour; the step then usually fails with 57014).
+    Canceled { after: Duration },
+    /// A `NOTIFY` the session received, seen when one of its steps completed.
+    Notification {
+        channel: String,
+        payload: String,
+        sender_pid: i32,
+    },
     /// `--locks`: the lock waits among the sessions, collected on the control connection the
     /// moment this event's step was observed blocked (recorded right after its `Waiting`).
     Locks(LockReport),
@@ -172,6 +186,10 @@ impl Timeline {
                     EventKind::Retry {
                         attempt, reason, ..
                     } => format!("retry {attempt} {reason}"),
+                    EventKind::Notification {
+                        channel, payload, ..
+                    } => format!("notify {channel} {payload}"),
+                    EventKind::Canceled { .. } => "canceled".to_string(),
                 };
                 format!("{who}/{step}: {what}")
             })

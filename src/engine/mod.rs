@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod event;
 pub mod gate;
 pub mod inspect;
+pub mod interleavings;
 pub mod lesson;
 pub mod lesson_file;
 pub mod level;
@@ -13,6 +14,7 @@ pub mod quiz;
 pub mod runner;
 pub mod scheduler;
 pub mod session;
+pub mod spec_runner;
 pub mod verdict;
 
 pub use event::{Event, EventKind, Timeline};

@@ -11,6 +11,8 @@ pub struct BlockedProbe<'a> {
     client: &'a Client,
     is_blocked: Statement,
     blockers: Statement,
+    /// Prepared once: it runs before every COMMIT a schedule sends.
+    failed: Statement,
     pids: Vec<i32>,
 }
 
@@ -29,10 +31,17 @@ impl<'a> BlockedProbe<'a> {
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
             })?;
+        let failed = client
+            .prepare(include_str!("../../sql/transaction_failed.sql"))
+            .await
+            .map_err(|e| {
+                TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
+            })?;
         Ok(BlockedProbe {
             client,
             is_blocked,
             blockers,
+            failed,
             pids,
         })
     }
@@ -76,11 +85,7 @@ impl BlockedProbe<'_> {
     /// turned into a ROLLBACK by the server. Asked before the COMMIT is sent, while the session is
     /// idle, so the answer cannot race with the session itself.
     pub async fn transaction_failed(&self, pid: i32) -> bool {
-        match self
-            .client
-            .query_opt(include_str!("../../sql/transaction_failed.sql"), &[&pid])
-            .await
-        {
+        match self.client.query_opt(&self.failed, &[&pid]).await {
             Ok(Some(row)) => row.get::<_, Option<bool>>(0).unwrap_or(false),
             _ => false,
         }

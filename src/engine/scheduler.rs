@@ -24,6 +24,15 @@ pub struct SchedulerSettings {
     pub poll: Duration,
     /// A step that neither completes nor blocks for this long is cancelled and the run fails.
     pub step_timeout: Duration,
+    /// When a step is due while its session still waits for a lock held only by sessions that
+    /// are idle (so only a later step could release it), cancel everything and fail with
+    /// [`TxlabError::ImpossibleInterleaving`] instead of waiting. For running every interleaving:
+    /// such an order cannot happen in real life.
+    pub reject_impossible: bool,
+    /// isolationtester's way with a step that neither completes nor blocks within
+    /// `step_timeout`: cancel it, record [`EventKind::Canceled`], and keep waiting for its answer
+    /// (failing only after twice the timeout), instead of cancelling and failing at once.
+    pub cancel_and_wait: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -31,6 +40,8 @@ impl Default for SchedulerSettings {
         SchedulerSettings {
             poll: Duration::from_millis(1),
             step_timeout: Duration::from_secs(10),
+            reject_impossible: false,
+            cancel_and_wait: false,
         }
     }
 }
@@ -185,12 +196,20 @@ impl<'r> Scheduler<'r> {
         let mut waiting: Vec<usize> = Vec::new();
         for (position, scheduled) in schedule.steps.iter().enumerate() {
             let session = self.steps[scheduled.step].session;
-            self.wait_for_session(session, &mut waiting).await?;
+            self.wait_for_session(session, &mut waiting, Some(scheduled.step))
+                .await?;
             self.run_pending_retries(session, &mut waiting).await?;
             self.pass_gate(position, scheduled.step).await?;
             self.launch_and_settle(scheduled, &mut waiting).await?;
         }
         loop {
+            if self.settings.reject_impossible {
+                for &session in &waiting {
+                    if self.stuck_behind_idle(session).await? {
+                        return Err(self.impossible(session, None).await);
+                    }
+                }
+            }
             waiting = self.try_complete_steps(waiting, false, true).await?;
             let Some(session) = (0..self.sessions.len()).find(|&s| self.retry.pending[s].is_some())
             else {
@@ -213,9 +232,17 @@ impl<'r> Scheduler<'r> {
 
     /// A session runs one statement at a time: waits for its earlier step first, polling the
     /// other waiters meanwhile (one of them may be what it waits for).
-    async fn wait_for_session(&mut self, session: usize, waiting: &mut Vec<usize>) -> Result<()> {
+    async fn wait_for_session(
+        &mut self,
+        session: usize,
+        waiting: &mut Vec<usize>,
+        due: Option<usize>,
+    ) -> Result<()> {
         let start = Instant::now();
         while self.active[session].is_some() {
+            if self.settings.reject_impossible && self.stuck_behind_idle(session).await? {
+                return Err(self.impossible(session, due).await);
+            }
             if !self.try_complete(session, false, true).await? {
                 waiting.retain(|&w| w != session);
             }
@@ -292,14 +319,14 @@ impl<'r> Scheduler<'r> {
             );
             let replay = std::mem::take(&mut self.retry.tx_steps[session]);
             for (i, step) in replay.iter().enumerate() {
-                self.wait_for_session(session, waiting).await?;
+                self.wait_for_session(session, waiting, None).await?;
                 if self.retry.pending[session].is_some() {
                     self.retry.tx_steps[session].extend_from_slice(&replay[i..]);
                     break;
                 }
                 self.launch_and_settle(&for_replay(step), waiting).await?;
             }
-            self.wait_for_session(session, waiting).await?;
+            self.wait_for_session(session, waiting, None).await?;
         }
         Ok(())
     }
@@ -415,6 +442,7 @@ impl<'r> Scheduler<'r> {
             return Ok(true);
         }
         let start = Instant::now();
+        let mut canceled = false;
         loop {
             self.drain_notices(session);
             if self.active[session]
@@ -447,7 +475,7 @@ impl<'r> Scheduler<'r> {
                     Err(_elapsed) => {}
                 }
             }
-            if nonblock && self.probe.is_blocked(self.sessions[session].pid).await? {
+            if nonblock && self.probe_while_waiting(session).await? {
                 let seen_at = Instant::now();
                 // The answer may have arrived while we asked.
                 self.drain_notices(session);
@@ -463,7 +491,26 @@ impl<'r> Scheduler<'r> {
                 return Ok(true);
             }
             if start.elapsed() > self.settings.step_timeout {
-                self.sessions[session].cancel().await;
+                if self.settings.cancel_and_wait && !canceled {
+                    self.sessions[session].cancel().await;
+                    canceled = true;
+                    let after = start.elapsed();
+                    self.record(
+                        Instant::now(),
+                        Some(session),
+                        Some(step),
+                        EventKind::Canceled { after },
+                    );
+                    continue;
+                }
+                if self.settings.cancel_and_wait
+                    && start.elapsed() <= 2 * self.settings.step_timeout
+                {
+                    continue;
+                }
+                if !canceled {
+                    self.sessions[session].cancel().await;
+                }
                 return Err(TxlabError::StepTimeout {
                     step: self.steps[step].name.clone(),
                     session: (session + 1).to_string(),
@@ -557,6 +604,32 @@ impl<'r> Scheduler<'r> {
         let busy: Vec<bool> = self.active.iter().map(Option::is_some).collect();
         let report = inspector.versions(self.sessions, &busy).await;
         self.record(at, None, None, EventKind::Versions(report));
+    }
+
+    /// Asks the server whether the session's step is blocked, and stops asking if the step's answer
+    /// arrives first (then the answer is stored and the probe counts as "not blocked"). A probe is
+    /// a round trip on the control connection; a step that finishes meanwhile should not wait
+    /// for it.
+    async fn probe_while_waiting(&mut self, session: usize) -> Result<bool> {
+        let probe = self.probe;
+        let handle = &mut self.sessions[session];
+        let pid = handle.pid;
+        let raced = tokio::select! {
+            biased;
+            answer = handle.answer() => Err(answer),
+            blocked = probe.is_blocked(pid) => Ok(blocked),
+        };
+        match raced {
+            Ok(blocked) => blocked,
+            Err(Some(answer)) => {
+                self.store_answer(session, answer);
+                Ok(false)
+            }
+            Err(None) => Err(TxlabError::Schedule(format!(
+                "session {} has gone away",
+                session + 1
+            ))),
+        }
     }
 
     fn store_answer(&mut self, session: usize, answer: StepAnswer) {
@@ -658,6 +731,20 @@ impl<'r> Scheduler<'r> {
             Some(active.step),
             EventKind::Completed(completion),
         );
+        // Like isolationtester, report the NOTIFYs the session has received once a step of it
+        // completes.
+        while let Ok(n) = self.sessions[session].notifications.try_recv() {
+            self.record(
+                n.at,
+                Some(session),
+                Some(active.step),
+                EventKind::Notification {
+                    channel: n.channel,
+                    payload: n.payload,
+                    sender_pid: n.sender_pid,
+                },
+            );
+        }
     }
 
     /// Marks a failed transaction for retry at the session's next turn, if its policy covers
@@ -704,8 +791,61 @@ impl<'r> Scheduler<'r> {
                 EventKind::Notice {
                     severity: notice.severity,
                     message: notice.message,
+                    detail: notice.detail,
+                    hint: notice.hint,
                 },
             );
+        }
+    }
+
+    /// Whether the session's step waits for a lock that only sessions with nothing running hold:
+    /// nothing but one of their later steps can release it.
+    async fn stuck_behind_idle(&mut self, session: usize) -> Result<bool> {
+        self.drain_notices(session);
+        let Some(active) = self.active[session].as_ref() else {
+            return Ok(false);
+        };
+        if active.answer.is_some() {
+            return Ok(false);
+        }
+        if let Some(answer) = self.sessions[session].try_answer() {
+            self.store_answer(session, answer);
+            return Ok(false);
+        }
+        let pid = self.sessions[session].pid;
+        if !self.probe.is_blocked(pid).await? {
+            return Ok(false);
+        }
+        let holders = self.probe.blockers(pid).await;
+        let idle = |holder: &i32| {
+            self.sessions
+                .iter()
+                .position(|s| s.pid == *holder)
+                .is_some_and(|s| self.active[s].as_ref().is_none_or(|a| a.answer.is_some()))
+        };
+        Ok(!holders.is_empty() && holders.iter().all(idle))
+    }
+
+    /// Cancels every running step (so the sessions can be closed) and says which step could not
+    /// run because its session was still waiting.
+    async fn impossible(&mut self, session: usize, due: Option<usize>) -> TxlabError {
+        let waiting = self.active[session]
+            .as_ref()
+            .map(|a| self.steps[a.step].name.clone())
+            .unwrap_or_default();
+        for s in 0..self.sessions.len() {
+            let running = self.active[s].as_ref().is_some_and(|a| a.answer.is_none());
+            if running {
+                self.sessions[s].cancel().await;
+                let _ = tokio::time::timeout(self.settings.step_timeout, self.sessions[s].answer())
+                    .await;
+            }
+            self.active[s] = None;
+            self.drain_notices(s);
+        }
+        TxlabError::ImpossibleInterleaving {
+            waiting,
+            due: due.map(|d| self.steps[d].name.clone()),
         }
     }
 

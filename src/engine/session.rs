@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 
 use super::event::{ErrorInfo, StatementResult};
-use crate::db::{Connected, ServerNotice};
+use crate::db::{Connected, ServerNotice, ServerNotification};
 
 /// What the server answered to one step.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct SessionHandle {
     requests: Option<mpsc::UnboundedSender<String>>,
     answers: mpsc::UnboundedReceiver<StepAnswer>,
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
+    /// `NOTIFY`s delivered to this session, read by the scheduler when a step completes.
+    pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     cancel: CancelToken,
     task: tokio::task::JoinHandle<Client>,
     driver: tokio::task::JoinHandle<()>,
@@ -38,6 +40,7 @@ impl SessionHandle {
             client,
             pid,
             notices,
+            notifications,
             driver,
         } = connected;
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
@@ -57,6 +60,7 @@ impl SessionHandle {
             requests: Some(requests),
             answers,
             notices,
+            notifications,
             cancel,
             task,
             driver,
@@ -109,6 +113,7 @@ impl SessionHandle {
             client,
             pid: self.pid,
             notices: self.notices,
+            notifications: self.notifications,
             driver: self.driver,
         })
     }
@@ -150,7 +155,20 @@ pub async fn run_sql(client: &Client, sql: &str) -> StepAnswer {
                     },
                     Ok(_) => {}
                     Err(e) => {
+                        let lost = e.as_db_error().is_none();
                         error = Some(error_info(&e));
+                        if lost {
+                            break;
+                        }
+                        // The server sends an error before it has aborted the transaction and
+                        // released its locks; the statement is over only at ReadyForQuery, like
+                        // libpq's PQgetResult loop. Stopping at the error would let the scheduler
+                        // see the waiters this abort releases as still blocked.
+                        while let Some(message) = stream.next().await {
+                            if message.is_err() {
+                                break;
+                            }
+                        }
                         break;
                     }
                 }

@@ -100,7 +100,9 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["reason"] = json!(reason);
                 out.push(v);
             }
-            EventKind::Notice { severity, message } => {
+            EventKind::Notice {
+                severity, message, ..
+            } => {
                 let mut v = base("notice");
                 v["message"] = json!(format!("{severity}: {message}"));
                 out.push(v);
@@ -113,6 +115,22 @@ fn events(run: &LessonRun) -> Vec<Value> {
             EventKind::Versions(report) => {
                 let mut v = base("versions");
                 v["versions"] = json!(report);
+                out.push(v);
+            }
+            EventKind::Notification {
+                channel,
+                payload,
+                sender_pid,
+            } => {
+                let mut v = base("notification");
+                v["channel"] = json!(channel);
+                v["payload"] = json!(payload);
+                v["sender_pid"] = json!(sender_pid);
+                out.push(v);
+            }
+            EventKind::Canceled { after } => {
+                let mut v = base("canceled");
+                v["after_ms"] = json!((millis(*after) * 1000.0).round() / 1000.0);
                 out.push(v);
             }
             EventKind::Completed(c) => {

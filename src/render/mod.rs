@@ -7,6 +7,8 @@ pub mod compare;
 pub mod describe;
 pub mod html;
 pub mod inspect;
+pub mod interleavings;
+pub mod isolationtester;
 pub mod json;
 pub mod markdown;
 pub mod matrix;

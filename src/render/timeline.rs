@@ -293,7 +293,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 }
                 completion_lines(cell, run, c, sql, width);
             }
-            EventKind::Notice { severity, message } => {
+            EventKind::Notice {
+                severity, message, ..
+            } => {
                 cell.push_hanging(&format!("{severity}: {message}"), Meaning::Dim, width, 2);
             }
             EventKind::Retry {
@@ -326,6 +328,24 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 continue;
             }
             EventKind::Setup { .. } | EventKind::Versions(_) => {}
+            EventKind::Notification {
+                channel,
+                payload,
+                sender_pid,
+            } => {
+                let text = format!(
+                    "NOTIFY {channel} '{payload}' from {}",
+                    who(run, *sender_pid)
+                );
+                cell.push_hanging(&text, Meaning::Dim, width, 2);
+            }
+            EventKind::Canceled { after } => {
+                let text = format!(
+                    "✗ cancelled after {} s: neither finished nor waited for a lock",
+                    after.as_secs()
+                );
+                cell.push_hanging(&text, Meaning::Aborted, width, 2);
+            }
         }
         rows.push(Row {
             t: Some(event.t),

@@ -1,0 +1,382 @@
+//! `txlab run FILE.spec` and `--all-permutations`. A spec runs through the spec runner (one set of
+//! connections, every permutation on them) and prints timelines, JSON, or exactly what
+//! PostgreSQL's isolationtester prints. `--all-permutations` runs every interleaving of a spec's
+//! or a lesson's steps and prints the classified table.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::args::{OutputFormat, RunArgs};
+use super::demo::{parse_levels, print_out};
+use super::lab::Lab;
+use crate::engine::interleavings::{self, Classification, InterleavingRun};
+use crate::engine::lesson::Lesson;
+use crate::engine::runner::{LessonRun, RunOptions, SessionInfo};
+use crate::engine::scheduler::SchedulerSettings;
+use crate::engine::spec_runner::{self, PermutationRun, SpecRunOptions, SpecSummary};
+use crate::engine::{catalog, event::Timeline};
+use crate::error::{Result, TxlabError};
+use crate::render::{self, Style};
+use crate::spec::{self, compile::with_all_interleavings};
+
+/// Whether `txlab run` should come here rather than to the lesson plan.
+pub fn handles(args: &RunArgs) -> bool {
+    spec::is_spec(&args.file)
+        || args.all_permutations
+        || args.flags.format == OutputFormat::Isolationtester
+}
+
+/// `--format isolationtester` only makes sense for specs.
+pub fn refuse_isolationtester_format(format: OutputFormat) -> Result<()> {
+    if format == OutputFormat::Isolationtester {
+        return Err(TxlabError::BadArguments(
+            "--format isolationtester prints PostgreSQL's isolationtester output and needs a .spec file".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `txlab run` for a spec, or for a lesson with `--all-permutations`.
+pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
+    if spec::is_spec(&args.file) {
+        run_spec_file(url, args, style).await
+    } else {
+        refuse_isolationtester_format(args.flags.format)?;
+        run_lesson_interleavings(url, &args.file, args, style).await
+    }
+}
+
+async fn open_lab(url: Option<&str>) -> Result<Lab> {
+    tokio::select! {
+        lab = Lab::open(url) => lab,
+        _ = tokio::signal::ctrl_c() => Err(TxlabError::Interrupted),
+    }
+}
+
+async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
+    let compiled = spec::load_file(&args.file)?;
+    for warning in &compiled.warnings {
+        eprintln!("{warning}");
+    }
+    if !args.flags.levels.is_empty() {
+        eprintln!("note: --level is ignored for .spec files; a spec sets its own isolation levels");
+    }
+    let mut lesson = compiled.lesson;
+    if args.all_permutations && compiled.has_permutations {
+        with_all_interleavings(&mut lesson, &args.file.display().to_string())?;
+    }
+    let lab = open_lab(url).await?;
+    // A throwaway cluster started for this run is as fresh as it gets: use its own database
+    // rather than paying for CREATE DATABASE; on a server the user runs, create one.
+    let database = lab
+        .server
+        .local_cluster()
+        .is_none()
+        .then(spec_runner::fresh_database_name);
+    let opts = SpecRunOptions::new(database);
+    let result = lab.run(run_spec(&lab, &lesson, &opts, args, style)).await;
+    if result.is_err() {
+        // After an error or Ctrl-C the runner may not have dropped its database.
+        if let Some(database) = &opts.database
+            && let Ok(admin) = lab.server.connect(&Default::default()).await
+        {
+            let _ = spec_runner::drop_database(&admin.client, database).await;
+            admin.close().await;
+        }
+    }
+    result
+}
+
+/// What to print for each permutation, decided before the run.
+enum SpecOutput {
+    Isolationtester,
+    Timelines,
+    Table,
+    Json,
+}
+
+async fn run_spec(
+    lab: &Lab,
+    lesson: &Lesson,
+    opts: &SpecRunOptions,
+    args: &RunArgs,
+    style: &Style,
+) -> Result<u8> {
+    let output = match (args.flags.format, args.all_permutations) {
+        (OutputFormat::Isolationtester, _) => SpecOutput::Isolationtester,
+        (OutputFormat::Json, _) => SpecOutput::Json,
+        (OutputFormat::Text, true) => SpecOutput::Table,
+        (OutputFormat::Text, false) => SpecOutput::Timelines,
+        (OutputFormat::Markdown | OutputFormat::Html, _) => {
+            return Err(crate::error::TxlabError::BadArguments(
+                "--format markdown and html are handouts for lessons; a .spec prints text, json or isolationtester".into(),
+            ));
+        }
+    };
+    let total = lesson.schedules.len();
+    let bar = render::progress::bar(total as u64, style, "permutations");
+    if let SpecOutput::Isolationtester = output {
+        print_out(&render::isolationtester::header(lesson));
+    }
+    let mut json_runs: Vec<(LessonRun, Option<Classification>)> = Vec::new();
+    let mut table: Vec<InterleavingRun> = Vec::new();
+    let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
+        match output {
+            SpecOutput::Isolationtester => {
+                let text = render::isolationtester::permutation(lesson, infos, run);
+                bar.suspend(|| {
+                    print_out(&text);
+                    for line in render::isolationtester::complaints(lesson, run) {
+                        eprintln!("{line}");
+                    }
+                });
+            }
+            SpecOutput::Timelines => {
+                let shown = render::timeline::render(&lesson_run(lesson, infos, run, total), style);
+                bar.suspend(|| print_out(&format!("{shown}\n")));
+            }
+            SpecOutput::Table => table.push(InterleavingRun {
+                schedule: lesson.schedules[run.index].clone(),
+                class: classify(run),
+                run: None,
+            }),
+            SpecOutput::Json => json_runs.push((
+                lesson_run(lesson, infos, run, total),
+                args.all_permutations.then(|| classify(run)),
+            )),
+        }
+        bar.inc(1);
+    };
+    let summary =
+        spec_runner::run_spec(&lab.server, &lab.sandbox, lesson, opts, &mut on_permutation).await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    match output {
+        SpecOutput::Isolationtester => {}
+        SpecOutput::Timelines => print_out(&summary_line(lesson, &summary)),
+        SpecOutput::Table => {
+            let heading = format!(
+                "{}: {} interleavings of {} steps",
+                lesson.id,
+                table.len(),
+                lesson.steps.len()
+            );
+            print_out(&render::interleavings::render(&heading, lesson, &table));
+        }
+        SpecOutput::Json => {
+            let runs: Vec<LessonRun> = json_runs.iter().map(|(r, _)| r.clone()).collect();
+            let mut doc = render::json::document(
+                &runs,
+                &lab.server.description,
+                lab.server.local_cluster().map(|c| c.timings),
+            );
+            if let Some(results) = doc["results"].as_array_mut() {
+                for (value, (run, class)) in results.iter_mut().zip(&json_runs) {
+                    value["permutation"] = json!(permutation_names(lesson, run));
+                    if let Some(class) = class {
+                        value["class"] = json!(render::interleavings::label(class).0);
+                    }
+                }
+            }
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+    }
+    Ok(super::exit::OK)
+}
+
+fn classify(run: &PermutationRun) -> Classification {
+    match &run.failure {
+        Some(spec_runner::SpecFailure::Steps(why)) => Classification::Failed(why.clone()),
+        _ => Classification::observed(&run.timeline),
+    }
+}
+
+fn permutation_names(lesson: &Lesson, run: &LessonRun) -> Vec<String> {
+    run.timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, crate::engine::EventKind::Launch { .. }))
+        .filter_map(|e| e.step.map(|s| lesson.steps[s].name.clone()))
+        .collect()
+}
+
+/// A permutation as a lesson run, so the timeline and JSON renderers show it like any lesson.
+fn lesson_run(
+    lesson: &Lesson,
+    infos: &[SessionInfo],
+    run: &PermutationRun,
+    total: usize,
+) -> LessonRun {
+    let names: Vec<&str> = lesson.schedules[run.index]
+        .steps
+        .iter()
+        .map(|s| lesson.steps[s.step].name.as_str())
+        .collect();
+    let mut events = run.setup.clone();
+    events.extend(run.timeline.events.iter().cloned());
+    events.extend(run.teardown.iter().cloned());
+    let mut notes = Vec::new();
+    if let Some(failure) = &run.failure {
+        notes.push(match failure {
+            spec_runner::SpecFailure::Setup { session, error } => format!(
+                "setup{} failed: {} {}: {}",
+                session
+                    .map(|s| format!(" of session {}", lesson.sessions[s].name))
+                    .unwrap_or_default(),
+                error.severity,
+                error.sqlstate,
+                error.message
+            ),
+            spec_runner::SpecFailure::Steps(why) => why.clone(),
+        });
+    }
+    LessonRun {
+        lesson_id: lesson.id.clone(),
+        title: format!("{} · permutation {}/{}", lesson.id, run.index + 1, total),
+        anomaly: None,
+        anomaly_name: lesson.id.to_uppercase(),
+        summary: format!("permutation: {}", names.join(" ")),
+        explanation: lesson.explanation.clone(),
+        demo: None,
+        variant: None,
+        levels_shown: 1,
+        level: None,
+        sessions: infos.to_vec(),
+        steps: lesson.steps.clone(),
+        timeline: Timeline { events },
+        verdict: None,
+        why: None,
+        notes,
+        schedule_time: run.schedule_time,
+        total_time: run.total_time,
+    }
+}
+
+fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
+    let place = match &summary.place {
+        spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
+        spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
+        spec_runner::SpecPlace::Schema(s) => {
+            format!("a fresh schema {s} (this role may not create databases)")
+        }
+    };
+    let role = if summary.superuser {
+        "as superuser"
+    } else {
+        "not as superuser: lc_messages left as the server has it"
+    };
+    format!(
+        "{}\n",
+        render::palette::paint(
+            &format!(
+                "{}: {} permutation{} of {} sessions in {:.1} ms, in {place}, {role}",
+                lesson.id,
+                summary.permutations,
+                if summary.permutations == 1 { "" } else { "s" },
+                lesson.sessions.len(),
+                summary.total_time.as_secs_f64() * 1000.0
+            ),
+            render::palette::Meaning::Dim
+        )
+    )
+}
+
+async fn run_lesson_interleavings(
+    url: Option<&str>,
+    path: &Path,
+    args: &RunArgs,
+    style: &Style,
+) -> Result<u8> {
+    let lesson = catalog::load_file(path)?;
+    let levels = lesson.levels_to_run(&parse_levels(&args.flags.levels)?);
+    let per_level = interleavings::count(&lesson).unwrap_or(u64::MAX);
+    if per_level > spec::compile::MAX_INTERLEAVINGS {
+        return Err(TxlabError::BadArguments(format!(
+            "{} has {per_level} interleavings, too many to run (at most {})",
+            path.display(),
+            spec::compile::MAX_INTERLEAVINGS
+        )));
+    }
+    let lab = open_lab(url).await?;
+    let opts = RunOptions {
+        scheduler: SchedulerSettings {
+            step_timeout: std::time::Duration::from_secs(args.flags.step_timeout.max(1)),
+            ..Default::default()
+        },
+        live: None,
+        ..Default::default()
+    };
+    let work = async {
+        let bar = render::progress::bar(per_level * levels.len() as u64, style, "interleavings");
+        let mut tables = Vec::new();
+        for level in &levels {
+            bar.set_message(level.slug());
+            let mut tick = |_: &InterleavingRun| bar.inc(1);
+            let runs = interleavings::run_all(
+                &lab.server,
+                &lab.sandbox,
+                &lesson,
+                Some(*level),
+                &opts,
+                &mut tick,
+            )
+            .await?;
+            tables.push((*level, runs));
+        }
+        bar.finish_and_clear();
+        Ok::<_, TxlabError>(tables)
+    };
+    let tables = lab.run(work).await?;
+    match args.flags.format {
+        OutputFormat::Json => {
+            let mut results = Vec::new();
+            for (level, runs) in &tables {
+                for run in runs {
+                    let mut value = match &run.run {
+                        Some(r) => render::json::result(r),
+                        None => json!({"lesson": lesson.id, "level": level.slug()}),
+                    };
+                    value["interleaving"] = json!(
+                        run.schedule
+                            .steps
+                            .iter()
+                            .map(|s| lesson.steps[s.step].name.clone())
+                            .collect::<Vec<_>>()
+                    );
+                    value["serial"] = json!(interleavings::is_serial(&lesson, &run.schedule));
+                    value["class"] = json!(render::interleavings::label(&run.class).0);
+                    results.push(value);
+                }
+            }
+            let doc = json!({
+                "txlab_version": env!("CARGO_PKG_VERSION"),
+                "server": lab.server.description,
+                "results": results,
+            });
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+        _ => {
+            for (level, runs) in &tables {
+                let heading = format!(
+                    "{} at {}: {} interleavings of {} steps",
+                    lesson.title,
+                    level.sql(),
+                    runs.len(),
+                    lesson.steps.len()
+                );
+                print_out(&format!(
+                    "{}\n",
+                    render::interleavings::render(&heading, &lesson, runs)
+                ));
+            }
+        }
+    }
+    Ok(super::exit::OK)
+}

@@ -1,0 +1,475 @@
+//! Runs a compiled spec the way PostgreSQL's isolationtester does: one control connection and one
+//! connection per session for the whole spec, and every permutation on those same connections —
+//! global setup on the control connection, each session's setup, the steps (through the one
+//! [`Scheduler`]), each session's teardown, the global teardown. It runs in the environment
+//! pg_regress gives a test: a fresh database created from `template0`, C messages and formats,
+//! `America/Los_Angeles`, `Postgres, MDY` dates, `postgres_verbose` intervals.
+//!
+//! Like the rest of the engine it records what happened and never formats it.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Client;
+
+use super::event::{Completion, ErrorInfo, Event, EventKind, Timeline};
+use super::lesson::Lesson;
+use super::probe::{BlockedProbe, check_support};
+use super::runner::SessionInfo;
+use super::scheduler::{Scheduler, SchedulerSettings};
+use super::session::{SessionHandle, StepAnswer, error_info, run_sql};
+use crate::db::{Connected, Sandbox, Server, SessionOptions};
+use crate::error::{Result, TxlabError};
+
+/// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the
+/// role may set it (superuser), since a refused startup option refuses the connection.
+pub fn regress_settings(superuser: bool) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = [
+        ("lc_monetary", "C"),
+        ("lc_numeric", "C"),
+        ("lc_time", "C"),
+        ("bytea_output", "hex"),
+        ("timezone_abbreviations", "Default"),
+        ("timezone", "America/Los_Angeles"),
+        ("datestyle", "Postgres, MDY"),
+        ("intervalstyle", "postgres_verbose"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if superuser {
+        settings.insert(0, ("lc_messages".into(), "C".into()));
+    }
+    settings
+}
+
+/// How to run a spec.
+#[derive(Debug, Clone)]
+pub struct SpecRunOptions {
+    pub scheduler: SchedulerSettings,
+    /// The database to create for the spec (dropped at the end); the caller picks the name so it
+    /// can drop it after an interruption too. `None` runs in the server's default database as it
+    /// is: right for a throwaway cluster started for this one spec, whose `postgres` database is
+    /// as fresh as a copy of `template0` and costs nothing (CREATE DATABASE takes ~0.5 s).
+    pub database: Option<String>,
+}
+
+impl SpecRunOptions {
+    /// isolationtester's limits: a step may take `PGISOLATIONTIMEOUT` seconds (default 300).
+    pub fn new(database: Option<String>) -> SpecRunOptions {
+        let seconds = std::env::var("PGISOLATIONTIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&s| s > 0)
+            .unwrap_or(300);
+        SpecRunOptions {
+            scheduler: SchedulerSettings {
+                step_timeout: Duration::from_secs(seconds),
+                cancel_and_wait: true,
+                ..Default::default()
+            },
+            database,
+        }
+    }
+}
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+/// A database name unique to this process and call.
+pub fn fresh_database_name() -> String {
+    format!(
+        "txlab_spec_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Where the spec's objects live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecPlace {
+    /// A database of its own (the normal case).
+    Database(String),
+    /// The server's default database, untouched: a throwaway cluster's fresh `postgres`.
+    ServerDefault,
+    /// A schema in the server's default database, when the role may not create databases.
+    Schema(String),
+}
+
+/// Why a spec stopped before its last permutation; isolationtester exits at these.
+#[derive(Debug, Clone)]
+pub enum SpecFailure {
+    /// Global setup (`session: None`) or a session's setup failed.
+    Setup {
+        session: Option<usize>,
+        error: ErrorInfo,
+    },
+    /// The steps could not be run to the end (mutually blocking steps, a timeout…).
+    Steps(String),
+}
+
+/// One permutation as it ran.
+#[derive(Debug, Clone)]
+pub struct PermutationRun {
+    /// Index into the lesson's schedules.
+    pub index: usize,
+    /// Setup results and the notices sessions sent during their setup, in order.
+    pub setup: Vec<Event>,
+    /// The steps, as the scheduler reported them.
+    pub timeline: Timeline,
+    /// Teardown results (with their errors) and notices.
+    pub teardown: Vec<Event>,
+    pub failure: Option<SpecFailure>,
+    /// From the first launch to the last report.
+    pub schedule_time: Duration,
+    /// Setup, steps and teardown.
+    pub total_time: Duration,
+}
+
+/// What a whole spec run was like.
+#[derive(Debug, Clone)]
+pub struct SpecSummary {
+    pub place: SpecPlace,
+    pub superuser: bool,
+    pub permutations: usize,
+    pub sessions: Vec<SessionInfo>,
+    /// From the first connection to the database being dropped.
+    pub total_time: Duration,
+}
+
+/// Runs every schedule of a compiled spec, calling `on_permutation` after each. Stops at the
+/// first failed setup or unfinishable permutation (after reporting it), as isolationtester does.
+pub async fn run_spec(
+    server: &Server,
+    sandbox: &Sandbox,
+    lesson: &Lesson,
+    opts: &SpecRunOptions,
+    on_permutation: &mut dyn FnMut(&[SessionInfo], &PermutationRun),
+) -> Result<SpecSummary> {
+    let started = Instant::now();
+    let app = sandbox.application_name();
+    let admin = server
+        .connect(&SessionOptions {
+            application_name: app,
+            ..Default::default()
+        })
+        .await?;
+    check_support(&admin.client).await?;
+    let superuser = is_superuser(&admin.client).await;
+    let place = match &opts.database {
+        Some(database) => create_place(&admin.client, sandbox, database).await,
+        None => Ok(SpecPlace::ServerDefault),
+    };
+    let place = match place {
+        Ok(place) => place,
+        Err(e) => {
+            admin.close().await;
+            return Err(e);
+        }
+    };
+    let settings = regress_settings(superuser);
+    let result = run_in_place(server, app, &place, &settings, lesson, opts, on_permutation).await;
+    let dropped = drop_place(&admin.client, sandbox, &place).await;
+    admin.close().await;
+    let (count, sessions) = result?;
+    dropped?;
+    Ok(SpecSummary {
+        place,
+        superuser,
+        permutations: count,
+        sessions,
+        total_time: started.elapsed(),
+    })
+}
+
+async fn is_superuser(client: &Client) -> bool {
+    client
+        .query_one("SELECT current_setting('is_superuser') = 'on'", &[])
+        .await
+        .map(|row| row.get::<_, bool>(0))
+        .unwrap_or(false)
+}
+
+async fn create_place(admin: &Client, sandbox: &Sandbox, database: &str) -> Result<SpecPlace> {
+    match admin
+        .batch_execute(&format!("CREATE DATABASE {database} TEMPLATE template0"))
+        .await
+    {
+        Ok(()) => Ok(SpecPlace::Database(database.to_string())),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
+            match sandbox.create_schema(admin).await {
+                Ok(schema) => Ok(SpecPlace::Schema(schema)),
+                Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
+                    "this role may create neither a database for the spec ({}) nor a schema: {why}",
+                    error_info(&e).message
+                ))),
+                Err(other) => Err(other),
+            }
+        }
+        Err(e) => Err(TxlabError::Database(format!(
+            "could not create the spec's database {database}: {}",
+            error_info(&e).message
+        ))),
+    }
+}
+
+/// Drops the spec's database (ending any connection still in it) or schema.
+pub async fn drop_place(admin: &Client, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
+    match place {
+        SpecPlace::Database(name) => drop_database(admin, name).await,
+        SpecPlace::ServerDefault => Ok(()),
+        SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
+    }
+}
+
+/// `DROP DATABASE IF EXISTS … WITH (FORCE)`: also after an interruption, when connections may
+/// still be open.
+pub async fn drop_database(admin: &Client, name: &str) -> Result<()> {
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .map_err(|e| {
+            TxlabError::Database(format!(
+                "could not drop the spec's database {name}: {}",
+                error_info(&e).message
+            ))
+        })
+}
+
+async fn run_in_place(
+    server: &Server,
+    app: &str,
+    place: &SpecPlace,
+    settings: &[(String, String)],
+    lesson: &Lesson,
+    opts: &SpecRunOptions,
+    on_permutation: &mut dyn FnMut(&[SessionInfo], &PermutationRun),
+) -> Result<(usize, Vec<SessionInfo>)> {
+    let (database, search_path) = match place {
+        SpecPlace::Database(db) => (Some(db.as_str()), None),
+        SpecPlace::ServerDefault => (None, None),
+        SpecPlace::Schema(schema) => (None, Some(schema.as_str())),
+    };
+    let options = SessionOptions {
+        application_name: app,
+        search_path,
+        database,
+        settings,
+    };
+    // Control connection first, then the sessions in spec order, as isolationtester connects.
+    let control = server.connect(&options).await?;
+    let mut connections: Vec<Connected> = Vec::new();
+    for _ in &lesson.sessions {
+        match server.connect(&options).await {
+            Ok(c) => connections.push(c),
+            Err(e) => {
+                for c in connections {
+                    c.close().await;
+                }
+                control.close().await;
+                return Err(e);
+            }
+        }
+    }
+    let mut sessions: Vec<SessionHandle> =
+        connections.into_iter().map(SessionHandle::spawn).collect();
+    let infos: Vec<SessionInfo> = lesson
+        .sessions
+        .iter()
+        .zip(&sessions)
+        .map(|(def, handle)| SessionInfo {
+            name: def.name.clone(),
+            label: def.label.clone(),
+            pid: handle.pid,
+        })
+        .collect();
+
+    let result = async {
+        let probe =
+            BlockedProbe::prepare(&control.client, infos.iter().map(|s| s.pid).collect()).await?;
+        let mut ran = 0;
+        for index in 0..lesson.schedules.len() {
+            let run =
+                run_permutation(&control.client, &probe, &mut sessions, lesson, index, opts).await;
+            on_permutation(&infos, &run);
+            ran += 1;
+            if let Some(failure) = run.failure {
+                return Err(failure_error(lesson, &failure));
+            }
+        }
+        Ok(ran)
+    }
+    .await;
+
+    for session in sessions {
+        session.close().await;
+    }
+    control.close().await;
+    result.map(|ran| (ran, infos))
+}
+
+fn failure_error(lesson: &Lesson, failure: &SpecFailure) -> TxlabError {
+    match failure {
+        SpecFailure::Setup { session, error } => {
+            let whose = match session {
+                None => String::new(),
+                Some(s) => format!(" (setup of session {})", lesson.sessions[*s].name),
+            };
+            TxlabError::Setup(format!("{}:  {}{whose}", error.severity, error.message))
+        }
+        SpecFailure::Steps(message) => TxlabError::Schedule(message.clone()),
+    }
+}
+
+async fn run_permutation(
+    control: &Client,
+    probe: &BlockedProbe<'_>,
+    sessions: &mut [SessionHandle],
+    lesson: &Lesson,
+    index: usize,
+    opts: &SpecRunOptions,
+) -> PermutationRun {
+    let started = Instant::now();
+    let mut run = PermutationRun {
+        index,
+        setup: Vec::new(),
+        timeline: Timeline::default(),
+        teardown: Vec::new(),
+        failure: None,
+        schedule_time: Duration::ZERO,
+        total_time: Duration::ZERO,
+    };
+    for sql in &lesson.setup {
+        let answer = run_sql(control, sql).await;
+        let error = answer.error.clone();
+        run.setup.push(sql_event(None, None, 0, sql, answer));
+        if let Some(error) = error {
+            run.failure = Some(SpecFailure::Setup {
+                session: None,
+                error,
+            });
+            run.total_time = started.elapsed();
+            return run;
+        }
+    }
+    for (i, def) in lesson.sessions.iter().enumerate() {
+        for sql in &def.setup {
+            let answer = run_on_session(&mut sessions[i], sql).await;
+            collect_notices(None, &mut sessions[i], i, &mut run.setup);
+            let error = answer.error.clone();
+            run.setup
+                .push(sql_event(None, Some(i), sessions[i].pid, sql, answer));
+            if let Some(error) = error {
+                run.failure = Some(SpecFailure::Setup {
+                    session: Some(i),
+                    error,
+                });
+                run.total_time = started.elapsed();
+                return run;
+            }
+        }
+    }
+
+    let clock = Instant::now();
+    let mut scheduler = Scheduler::new(&lesson.steps, sessions, probe, clock, opts.scheduler);
+    let outcome = scheduler.run(&lesson.schedules[index]).await;
+    run.schedule_time = clock.elapsed();
+    run.timeline = std::mem::take(&mut scheduler.timeline);
+    if let Err(e) = outcome {
+        run.failure = Some(SpecFailure::Steps(e.to_string()));
+        run.total_time = started.elapsed();
+        return run;
+    }
+
+    for (i, def) in lesson.sessions.iter().enumerate() {
+        if let Some(sql) = &def.teardown {
+            let answer = run_on_session(&mut sessions[i], sql).await;
+            collect_notices(Some(clock), &mut sessions[i], i, &mut run.teardown);
+            run.teardown.push(sql_event(
+                Some(clock),
+                Some(i),
+                sessions[i].pid,
+                sql,
+                answer,
+            ));
+        }
+    }
+    if let Some(sql) = &lesson.teardown {
+        let answer = run_sql(control, sql).await;
+        run.teardown
+            .push(sql_event(Some(clock), None, 0, sql, answer));
+    }
+    run.total_time = started.elapsed();
+    run
+}
+
+async fn run_on_session(session: &mut SessionHandle, sql: &str) -> StepAnswer {
+    match session.run(sql).await {
+        Some(answer) => answer,
+        None => StepAnswer {
+            at: Instant::now(),
+            results: Vec::new(),
+            error: Some(ErrorInfo {
+                sqlstate: "08006".into(),
+                severity: "FATAL".into(),
+                message: "the session's connection has gone away".into(),
+                detail: None,
+            }),
+        },
+    }
+}
+
+/// Records the notices a session sent while it ran setup or teardown SQL, which isolationtester's
+/// notice processor prints before the result. Times count from the first step (`clock`); setup
+/// comes before it and is put at zero.
+fn collect_notices(
+    clock: Option<Instant>,
+    session: &mut SessionHandle,
+    index: usize,
+    into: &mut Vec<Event>,
+) {
+    while let Ok(notice) = session.notices.try_recv() {
+        into.push(Event {
+            t: since(clock, notice.at),
+            session: Some(index),
+            pid: session.pid,
+            step: None,
+            kind: EventKind::Notice {
+                severity: notice.severity,
+                message: notice.message,
+                detail: notice.detail,
+                hint: notice.hint,
+            },
+        });
+    }
+}
+
+fn since(clock: Option<Instant>, at: Instant) -> Duration {
+    clock
+        .map(|c| at.saturating_duration_since(c))
+        .unwrap_or(Duration::ZERO)
+}
+
+fn sql_event(
+    clock: Option<Instant>,
+    session: Option<usize>,
+    pid: i32,
+    sql: &str,
+    answer: StepAnswer,
+) -> Event {
+    Event {
+        t: since(clock, answer.at),
+        session,
+        pid,
+        step: None,
+        kind: EventKind::Setup {
+            sql: sql.to_string(),
+            completion: Completion {
+                results: answer.results,
+                error: answer.error,
+                tx_end: None,
+                waited: None,
+                conflict: None,
+            },
+        },
+    }
+}
