@@ -48,6 +48,22 @@ pub struct SessionInfo {
     pub pid: i32,
 }
 
+impl SessionInfo {
+    /// Who each running session is: the lesson's names and labels with the backends' pids.
+    pub fn of(lesson: &Lesson, sessions: &[SessionHandle]) -> Vec<SessionInfo> {
+        lesson
+            .sessions
+            .iter()
+            .zip(sessions)
+            .map(|(def, handle)| SessionInfo {
+                name: def.name.clone(),
+                label: def.label.clone(),
+                pid: handle.pid,
+            })
+            .collect()
+    }
+}
+
 /// Everything a renderer needs about one run. Renderers get this and nothing else.
 #[derive(Debug, Clone)]
 pub struct LessonRun {
@@ -156,16 +172,7 @@ async fn run_in_schema(
     .await?;
     let mut sessions: Vec<SessionHandle> =
         connections.into_iter().map(SessionHandle::spawn).collect();
-    let infos: Vec<SessionInfo> = lesson
-        .sessions
-        .iter()
-        .zip(&sessions)
-        .map(|(def, handle)| SessionInfo {
-            name: def.name.clone(),
-            label: def.label.clone(),
-            pid: handle.pid,
-        })
-        .collect();
+    let infos = SessionInfo::of(lesson, &sessions);
 
     let mut notes = Vec::new();
     if level == Some(IsolationLevel::ReadUncommitted) {

@@ -272,16 +272,7 @@ async fn run_in_place(
     }
     let mut sessions: Vec<SessionHandle> =
         connections.into_iter().map(SessionHandle::spawn).collect();
-    let infos: Vec<SessionInfo> = lesson
-        .sessions
-        .iter()
-        .zip(&sessions)
-        .map(|(def, handle)| SessionInfo {
-            name: def.name.clone(),
-            label: def.label.clone(),
-            pid: handle.pid,
-        })
-        .collect();
+    let infos = SessionInfo::of(lesson, &sessions);
 
     let result = async {
         let probe =
