@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use deadpool_postgres::Object;
 use rust_decimal::Decimal;
-use tokio_postgres::IsolationLevel;
 
 use super::{AttemptSettings, Outcome, locking, think};
 use crate::bench::options::Strategy;
@@ -63,14 +62,9 @@ pub async fn attempt(
         Strategy::Serializable | Strategy::Naive => {
             let read = client.prepare_cached(READ).await?;
             let write = client.prepare_cached(WRITE).await?;
-            let level = if strategy == Strategy::Serializable {
-                IsolationLevel::Serializable
-            } else {
-                IsolationLevel::ReadCommitted
-            };
             let tx = client
                 .build_transaction()
-                .isolation_level(level)
+                .isolation_level(super::isolation_level(strategy))
                 .start()
                 .await?;
             let value: i64 = tx.query_one(&read, &[]).await?.get(0);

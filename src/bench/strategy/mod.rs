@@ -19,6 +19,16 @@ use rust_decimal::Decimal;
 
 use super::options::Strategy;
 
+/// The level a strategy's read-modify-write transaction runs at: SERIALIZABLE is the strategy
+/// itself; the naive one shows what READ COMMITTED does without protection.
+fn isolation_level(strategy: Strategy) -> tokio_postgres::IsolationLevel {
+    if strategy == Strategy::Serializable {
+        tokio_postgres::IsolationLevel::Serializable
+    } else {
+        tokio_postgres::IsolationLevel::ReadCommitted
+    }
+}
+
 /// What one transaction does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {
