@@ -11,6 +11,7 @@ pub mod cli;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod model;
 pub mod render;
 pub mod spec;
 

@@ -5,6 +5,7 @@ pub mod binaries;
 pub mod cluster;
 pub mod connect;
 pub mod sandbox;
+pub mod seam;
 pub mod sqlstate;
 
 pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};

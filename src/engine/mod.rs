@@ -2,7 +2,6 @@
 //! one way: lesson → scheduler → timeline → verdict; the engine never formats text.
 
 pub mod catalog;
-pub mod event;
 pub mod gate;
 pub mod inspect;
 pub mod interleavings;
@@ -15,9 +14,12 @@ pub mod runner;
 pub mod scheduler;
 pub mod session;
 pub mod spec_runner;
+pub mod sql_text;
 pub mod verdict;
 
-pub use event::{Event, EventKind, Timeline};
+/// The timeline types now live in [`crate::model`]; this path stays for existing imports.
+pub use crate::model::event;
+pub use crate::model::event::{Event, EventKind, Timeline};
 pub use gate::{GateRequest, StepGate};
 pub use inspect::Inspect;
 pub use lesson::Lesson;

@@ -2,7 +2,10 @@
 //! statement is not a blocked one. The same question PostgreSQL's isolationtester asks, on a
 //! separate control connection.
 
+use futures_util::future::{BoxFuture, FutureExt};
 use tokio_postgres::{Client, Statement};
+
+use crate::db::seam::LockProbe;
 
 use crate::error::{Result, TxlabError};
 
@@ -89,5 +92,19 @@ impl BlockedProbe<'_> {
             Ok(Some(row)) => row.get::<_, Option<bool>>(0).unwrap_or(false),
             _ => false,
         }
+    }
+}
+
+impl LockProbe for BlockedProbe<'_> {
+    fn is_blocked(&self, backend: i32) -> BoxFuture<'_, Result<bool>> {
+        BlockedProbe::is_blocked(self, backend).boxed()
+    }
+
+    fn blockers(&self, backend: i32) -> BoxFuture<'_, Vec<i32>> {
+        BlockedProbe::blockers(self, backend).boxed()
+    }
+
+    fn transaction_failed(&self, backend: i32) -> BoxFuture<'_, bool> {
+        BlockedProbe::transaction_failed(self, backend).boxed()
     }
 }

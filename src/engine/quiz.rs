@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::event::{Completion, EventKind, StatementResult, Timeline, TxEnd};
-use super::scheduler::tx_control;
+use super::sql_text::tx_control;
 
 /// A question asked before a step.
 #[derive(Debug, Clone, PartialEq, Eq)]

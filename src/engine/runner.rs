@@ -13,8 +13,9 @@ use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
 use super::probe::{BlockedProbe, check_support};
-use super::scheduler::{Scheduler, SchedulerSettings, substitute};
+use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::{SessionHandle, run_sql};
+use super::sql_text::substitute;
 use super::verdict::{Verdict, decide};
 use crate::db::{Sandbox, Server};
 use crate::error::{Result, TxlabError};
@@ -229,7 +230,7 @@ async fn run_in_schema(
         scheduler.run(&lesson.schedules[0]).await?;
         let schedule_time = clock.elapsed();
         Ok((
-            std::mem::take(&mut scheduler.timeline),
+            scheduler.take_timeline(),
             std::mem::take(&mut scheduler.vars),
             schedule_time,
         ))

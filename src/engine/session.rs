@@ -4,21 +4,15 @@
 
 use std::time::Instant;
 
+use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::{StreamExt, pin_mut};
 use tokio::sync::mpsc;
 use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 
-use super::event::{ErrorInfo, StatementResult};
+use crate::db::seam::CancelStatement;
 use crate::db::{Connected, ServerNotice, ServerNotification};
-
-/// What the server answered to one step.
-#[derive(Debug, Clone)]
-pub struct StepAnswer {
-    /// When the answer (or the error) arrived.
-    pub at: Instant,
-    pub results: Vec<StatementResult>,
-    pub error: Option<ErrorInfo>,
-}
+pub use crate::model::StepAnswer;
+use crate::model::{ErrorInfo, StatementResult};
 
 /// The scheduler's handle on a running session task.
 pub struct SessionHandle {
@@ -28,9 +22,10 @@ pub struct SessionHandle {
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
     /// `NOTIFY`s delivered to this session, read by the scheduler when a step completes.
     pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
-    cancel: CancelToken,
-    task: tokio::task::JoinHandle<Client>,
-    driver: tokio::task::JoinHandle<()>,
+    cancel: Box<dyn CancelStatement>,
+    /// The task that owns the connection; `None` for a fake session in tests.
+    task: Option<tokio::task::JoinHandle<Client>>,
+    driver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SessionHandle {
@@ -45,7 +40,7 @@ impl SessionHandle {
         } = connected;
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
         let (answer_tx, answers) = mpsc::unbounded_channel();
-        let cancel = client.cancel_token();
+        let cancel = Box::new(PgCancel(client.cancel_token()));
         let task = tokio::spawn(async move {
             while let Some(sql) = rx.recv().await {
                 let answer = run_sql(&client, &sql).await;
@@ -62,9 +57,38 @@ impl SessionHandle {
             notices,
             notifications,
             cancel,
-            task,
-            driver,
+            task: Some(task),
+            driver: Some(driver),
         }
+    }
+
+    /// A session with no connection behind it: the test holds the other ends of its channels and
+    /// answers for the server (the scheduler's unit tests).
+    #[cfg(test)]
+    pub(crate) fn fake(
+        pid: i32,
+        cancel: Box<dyn CancelStatement>,
+    ) -> (SessionHandle, fake::FakeServerSide) {
+        let (requests, sent) = mpsc::unbounded_channel();
+        let (answer_tx, answers) = mpsc::unbounded_channel();
+        // The fake sends no notices: their senders are dropped, which reads as "none yet".
+        let (_, notices) = mpsc::unbounded_channel();
+        let (_, notifications) = mpsc::unbounded_channel();
+        let handle = SessionHandle {
+            pid,
+            requests: Some(requests),
+            answers,
+            notices,
+            notifications,
+            cancel,
+            task: None,
+            driver: None,
+        };
+        let side = fake::FakeServerSide {
+            sent,
+            answers: answer_tx,
+        };
+        (handle, side)
     }
 
     /// Sends SQL to the session; the answer arrives later through [`SessionHandle::answer`].
@@ -94,7 +118,7 @@ impl SessionHandle {
 
     /// Asks the server to cancel whatever the session is running.
     pub async fn cancel(&self) {
-        let _ = self.cancel.cancel_query(NoTls).await;
+        self.cancel.cancel().await;
     }
 
     /// Ends the task and closes the connection; the server ends the session (and rolls back any
@@ -108,14 +132,26 @@ impl SessionHandle {
     /// Ends the task and hands the connection back (for reuse by a later run).
     pub async fn into_connection(mut self) -> Option<Connected> {
         self.requests = None;
-        let client = self.task.await.ok()?;
+        let client = self.task?.await.ok()?;
         Some(Connected {
             client,
             pid: self.pid,
             notices: self.notices,
             notifications: self.notifications,
-            driver: self.driver,
+            driver: self.driver?,
         })
+    }
+}
+
+/// Cancels through PostgreSQL's cancel key, from outside the session's connection.
+struct PgCancel(CancelToken);
+
+impl CancelStatement for PgCancel {
+    fn cancel(&self) -> BoxFuture<'_, ()> {
+        async move {
+            let _ = self.0.cancel_query(NoTls).await;
+        }
+        .boxed()
     }
 }
 
@@ -197,5 +233,19 @@ pub fn error_info(e: &tokio_postgres::Error) -> ErrorInfo {
             message: e.to_string(),
             detail: None,
         },
+    }
+}
+
+/// The test's end of a fake session's channels.
+#[cfg(test)]
+pub(crate) mod fake {
+    use tokio::sync::mpsc;
+
+    use crate::model::StepAnswer;
+
+    /// What the scheduler sent, and where to put the "server's" answers.
+    pub struct FakeServerSide {
+        pub sent: mpsc::UnboundedReceiver<String>,
+        pub answers: mpsc::UnboundedSender<StepAnswer>,
     }
 }

@@ -364,7 +364,7 @@ async fn run_permutation(
     let mut scheduler = Scheduler::new(&lesson.steps, sessions, probe, clock, opts.scheduler);
     let outcome = scheduler.run(&lesson.schedules[index]).await;
     run.schedule_time = clock.elapsed();
-    run.timeline = std::mem::take(&mut scheduler.timeline);
+    run.timeline = scheduler.take_timeline();
     if let Err(e) = outcome {
         run.failure = Some(SpecFailure::Steps(e.to_string()));
         run.total_time = started.elapsed();

@@ -5,28 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::answer::{ErrorInfo, StatementResult};
 use super::inspect::{LockReport, VersionsReport};
-
-/// The server's error, as it sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorInfo {
-    pub sqlstate: String,
-    pub severity: String,
-    pub message: String,
-    pub detail: Option<String>,
-}
-
-/// One result of a step: a result set, or a command's completion with its row count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatementResult {
-    Rows {
-        columns: Vec<String>,
-        rows: Vec<Vec<Option<String>>>,
-    },
-    Command {
-        rows_affected: u64,
-    },
-}
 
 /// How a transaction-control step ended, when that is what the step was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
