@@ -61,7 +61,7 @@ pub async fn run(
         .await
         .map_err(|e| TxlabError::Database(db_message(&e)))?
         .get(0);
-    let schema = sandbox.create_schema(&control.client).await?;
+    let schema = sandbox.create_schema(&control).await?;
     control
         .client
         .batch_execute(&format!("SET search_path TO {schema}"))
@@ -111,7 +111,7 @@ pub async fn run(
             break;
         }
     }
-    sandbox.drop_schema(&control.client, &schema).await?;
+    sandbox.drop_schema(&control, &schema).await?;
     control.close().await;
 
     let invariants_ok = results.iter().all(|r| r.invariants_ok);

@@ -81,7 +81,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         if let Some(database) = &opts.database
             && let Ok(admin) = lab.server.connect(&Default::default()).await
         {
-            let _ = spec_runner::drop_database(&admin.client, database).await;
+            let _ = spec_runner::drop_database(&admin, database).await;
             admin.close().await;
         }
     }

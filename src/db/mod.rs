@@ -1,13 +1,16 @@
-//! Everything about reaching PostgreSQL: finding or starting a server, opening connections, and
-//! keeping each run inside a schema of its own.
+//! Everything about reaching a database server: finding or starting one, opening connections,
+//! and keeping each run inside a place of its own. The engine asks through the seam ([`seam`]:
+//! the [`LockProbe`](seam::LockProbe) and [`CancelStatement`](seam::CancelStatement) traits, and
+//! the methods of [`Server`], [`Sandbox`] and [`Connected`]); PostgreSQL, in [`postgres`], is the
+//! only implementation today and the only module that names a driver crate. docs/engines.md says
+//! how a second engine joins.
 
-pub mod binaries;
-pub mod cluster;
-pub mod connect;
-pub mod sandbox;
+pub mod postgres;
 pub mod seam;
 pub mod sqlstate;
 
-pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
-pub use sandbox::Sandbox;
+pub use postgres::{
+    Connected, Link, Sandbox, Server, ServerNotice, ServerNotification, SessionOptions,
+};
+pub use postgres::{binaries, cluster, connect, sandbox};
 pub use sqlstate::SqlState;

@@ -13,10 +13,9 @@
 //! is not inspected (the query would take it early), and a SERIALIZABLE transaction shows its
 //! snapshot but no rows (reading them would add predicate locks). docs/classroom.md says the same.
 
-use tokio_postgres::Client;
-
 use super::session::SessionHandle;
-use crate::error::{Result, TxlabError};
+use crate::db::Connected;
+use crate::error::Result;
 use crate::model::StatementResult;
 pub use crate::model::inspect::*;
 
@@ -25,7 +24,7 @@ const ROWS_SHOWN: usize = 20;
 
 /// Collects lock and version reports for one run; holds the control connection.
 pub struct Inspector<'a> {
-    client: &'a Client,
+    control: &'a Connected,
     pub what: Inspect,
     /// Quoted names of the lesson's tables, in creation order.
     tables: Vec<String>,
@@ -33,40 +32,22 @@ pub struct Inspector<'a> {
     snapshot_sql: &'static str,
 }
 
-/// The lock table is read once (a CTE), so every edge comes from the same moment.
-/// Who waits for whom, on which lock (sql/lock_waits.sql).
-const LOCK_QUERY: &str = include_str!("../../sql/lock_waits.sql");
-
 impl<'a> Inspector<'a> {
     /// Prepares inspection of the tables in `schema` (after the lesson's setup ran).
-    pub async fn prepare(client: &'a Client, what: Inspect, schema: &str) -> Result<Inspector<'a>> {
-        let db = |e: tokio_postgres::Error| {
-            TxlabError::Database(format!("cannot prepare the classroom inspection: {e}"))
-        };
-        let rows = client
-            .query(
-                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.oid",
-                &[&schema],
-            )
-            .await
-            .map_err(db)?;
-        let tables = rows
+    pub async fn prepare(
+        control: &'a Connected,
+        what: Inspect,
+        schema: &str,
+    ) -> Result<Inspector<'a>> {
+        let tables = control
+            .table_names(schema)
+            .await?
             .iter()
-            .map(|r| quote_ident(r.get::<_, &str>(0)))
+            .map(|name| quote_ident(name))
             .collect();
-        let version: i32 = client
-            .query_one("SELECT current_setting('server_version_num')::int4", &[])
-            .await
-            .map_err(db)?
-            .get(0);
-        let snapshot_sql = if version >= 130000 {
-            "SELECT pg_catalog.pg_current_snapshot()::text, pg_catalog.pg_current_xact_id_if_assigned()::text"
-        } else {
-            "SELECT pg_catalog.txid_current_snapshot()::text, pg_catalog.txid_current_if_assigned()::text"
-        };
+        let snapshot_sql = control.snapshot_query().await?;
         Ok(Inspector {
-            client,
+            control,
             what,
             tables,
             snapshot_sql,
@@ -89,21 +70,7 @@ impl<'a> Inspector<'a> {
 
     /// Every lock wait among `pids` right now; `None` when the lock table could not be read.
     pub async fn locks(&self, pids: &[i32]) -> Option<LockReport> {
-        let rows = self.client.query(LOCK_QUERY, &[&pids]).await.ok()?;
-        let waits: Vec<LockWait> = rows
-            .iter()
-            .map(|r| LockWait {
-                waiter: r.get(0),
-                locktype: r.get(1),
-                wanted: r.get(2),
-                relation: r.get(3),
-                tuple: r.get(4),
-                transaction: r.get(5),
-                holder: r.get(6),
-                held: r.get(7),
-                row: r.get(8),
-            })
-            .collect();
+        let waits = self.control.lock_waits(pids).await?;
         let cycle = LockReport::find_cycle(&waits, pids);
         Some(LockReport { waits, cycle })
     }
@@ -112,22 +79,15 @@ impl<'a> Inspector<'a> {
     /// asked (their connection is busy) and nothing is sent to them.
     pub async fn versions(&self, sessions: &mut [SessionHandle], busy: &[bool]) -> VersionsReport {
         let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
-        let states = self
-            .client
-            .query(
-                "SELECT pid, state, backend_xmin IS NOT NULL FROM pg_catalog.pg_stat_activity WHERE pid = ANY($1::int4[])",
-                &[&pids],
-            )
-            .await
-            .unwrap_or_default();
+        let states = self.control.activity(&pids).await;
         let mut views = Vec::new();
         for (i, session) in sessions.iter_mut().enumerate() {
             let view = if busy.get(i).copied().unwrap_or(false) {
                 View::Busy
             } else {
-                let row = states.iter().find(|r| r.get::<_, i32>(0) == session.pid);
-                let state: Option<String> = row.and_then(|r| r.get(1));
-                let has_xmin = row.is_some_and(|r| r.get::<_, bool>(2));
+                let row = states.iter().find(|a| a.pid == session.pid);
+                let state: Option<String> = row.and_then(|a| a.state.clone());
+                let has_xmin = row.is_some_and(|a| a.has_xmin);
                 self.session_view(session, state.as_deref(), has_xmin).await
             };
             views.push(SessionView { session: i, view });

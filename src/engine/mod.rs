@@ -8,7 +8,6 @@ pub mod interleavings;
 pub mod lesson;
 pub mod lesson_file;
 pub mod level;
-pub mod probe;
 pub mod quiz;
 pub mod runner;
 pub mod scheduler;

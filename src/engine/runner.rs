@@ -5,19 +5,17 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 use tokio::sync::mpsc;
-use tokio_postgres::Client;
 
 use super::event::{Completion, Event, EventKind, StatementResult, Timeline, millis};
 use super::gate::StepGate;
 use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
-use super::probe::{BlockedProbe, check_support};
 use super::scheduler::{Scheduler, SchedulerSettings};
-use super::session::{SessionHandle, run_sql};
+use super::session::SessionHandle;
 use super::sql_text::substitute;
 use super::verdict::{Verdict, decide};
-use crate::db::{Sandbox, Server};
+use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// The deadlock victim's `deadlock_timeout`: short, so the lesson is quick, but long enough that
@@ -108,23 +106,14 @@ pub async fn run_lesson(
     let started = Instant::now();
     let control = sandbox.checkout(server, None).await?;
     if !sandbox.checked.load(std::sync::atomic::Ordering::Relaxed) {
-        check_support(&control.client).await?;
+        control.check_support().await?;
         sandbox
             .checked
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    let schema = sandbox.create_schema(&control.client).await?;
-    let result = run_in_schema(
-        server,
-        sandbox,
-        &control.client,
-        &schema,
-        lesson,
-        level,
-        opts,
-    )
-    .await;
-    let dropped = sandbox.drop_schema(&control.client, &schema).await;
+    let schema = sandbox.create_schema(&control).await?;
+    let result = run_in_schema(server, sandbox, &control, &schema, lesson, level, opts).await;
+    let dropped = sandbox.drop_schema(&control, &schema).await;
     sandbox.give_back(control).await;
     let mut run = result?;
     dropped?;
@@ -135,19 +124,18 @@ pub async fn run_lesson(
 async fn run_in_schema(
     server: &Server,
     sandbox: &Sandbox,
-    control: &Client,
+    control: &Connected,
     schema: &str,
     lesson: &Lesson,
     level: Option<IsolationLevel>,
     opts: &RunOptions,
 ) -> Result<LessonRun> {
     control
-        .batch_execute(&format!("SET search_path = {schema}"))
-        .await
-        .map_err(|e| TxlabError::Database(e.to_string()))?;
+        .execute(&format!("SET search_path = {schema}"))
+        .await?;
     let mut setup_events = Vec::new();
     for sql in &lesson.setup {
-        let answer = run_sql(control, sql).await;
+        let answer = control.run(sql).await;
         if let Some(e) = &answer.error {
             return Err(TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)));
         }
@@ -208,7 +196,7 @@ async fn run_in_schema(
                 setup_events.push(setup_event(Some(i), infos[i].pid, sql, answer.results));
             }
         }
-        let probe = BlockedProbe::prepare(control, infos.iter().map(|s| s.pid).collect()).await?;
+        let probe = control.probe(infos.iter().map(|s| s.pid).collect()).await?;
         let inspector = match opts.inspect.any() {
             true => Some(Inspector::prepare(control, opts.inspect, schema).await?),
             false => None,
@@ -274,7 +262,7 @@ async fn run_in_schema(
         None => None,
     };
     if let Some(sql) = &lesson.teardown {
-        let _ = control.batch_execute(sql).await;
+        let _ = control.execute(sql).await;
     }
 
     Ok(LessonRun {
@@ -390,8 +378,8 @@ async fn configure_deadlock_victim(
 }
 
 /// Runs the verdict query: first column the boolean, second (optional) the evidence in words.
-async fn run_check(control: &Client, sql: &str) -> Result<(Option<bool>, Option<String>)> {
-    let answer = run_sql(control, sql).await;
+async fn run_check(control: &Connected, sql: &str) -> Result<(Option<bool>, Option<String>)> {
+    let answer = control.run(sql).await;
     if let Some(e) = answer.error {
         return Err(TxlabError::Database(format!(
             "the lesson's verdict check failed: {} ({})",

@@ -2,17 +2,11 @@
 //! step at a time. It never prints and never decides anything; it reports what the server answered,
 //! with the moment the answer arrived, back to the scheduler.
 
-use std::time::Instant;
-
-use futures_util::future::{BoxFuture, FutureExt};
-use futures_util::{StreamExt, pin_mut};
 use tokio::sync::mpsc;
-use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 
 use crate::db::seam::CancelStatement;
-use crate::db::{Connected, ServerNotice, ServerNotification};
+use crate::db::{Connected, Link, ServerNotice, ServerNotification};
 pub use crate::model::StepAnswer;
-use crate::model::{ErrorInfo, StatementResult};
 
 /// The scheduler's handle on a running session task.
 pub struct SessionHandle {
@@ -24,31 +18,24 @@ pub struct SessionHandle {
     pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     cancel: Box<dyn CancelStatement>,
     /// The task that owns the connection; `None` for a fake session in tests.
-    task: Option<tokio::task::JoinHandle<Client>>,
-    driver: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Link>>,
 }
 
 impl SessionHandle {
     /// Starts the task for an open connection.
     pub fn spawn(connected: Connected) -> SessionHandle {
-        let Connected {
-            client,
-            pid,
-            notices,
-            notifications,
-            driver,
-        } = connected;
+        let (link, pid, notices, notifications) = connected.into_parts();
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
         let (answer_tx, answers) = mpsc::unbounded_channel();
-        let cancel = Box::new(PgCancel(client.cancel_token()));
+        let cancel = link.canceller();
         let task = tokio::spawn(async move {
             while let Some(sql) = rx.recv().await {
-                let answer = run_sql(&client, &sql).await;
+                let answer = link.run(&sql).await;
                 if answer_tx.send(answer).is_err() {
                     break;
                 }
             }
-            client
+            link
         });
         SessionHandle {
             pid,
@@ -58,7 +45,6 @@ impl SessionHandle {
             notifications,
             cancel,
             task: Some(task),
-            driver: Some(driver),
         }
     }
 
@@ -82,7 +68,6 @@ impl SessionHandle {
             notifications,
             cancel,
             task: None,
-            driver: None,
         };
         let side = fake::FakeServerSide {
             sent,
@@ -132,107 +117,13 @@ impl SessionHandle {
     /// Ends the task and hands the connection back (for reuse by a later run).
     pub async fn into_connection(mut self) -> Option<Connected> {
         self.requests = None;
-        let client = self.task?.await.ok()?;
-        Some(Connected {
-            client,
-            pid: self.pid,
-            notices: self.notices,
-            notifications: self.notifications,
-            driver: self.driver?,
-        })
-    }
-}
-
-/// Cancels through PostgreSQL's cancel key, from outside the session's connection.
-struct PgCancel(CancelToken);
-
-impl CancelStatement for PgCancel {
-    fn cancel(&self) -> BoxFuture<'_, ()> {
-        async move {
-            let _ = self.0.cancel_query(NoTls).await;
-        }
-        .boxed()
-    }
-}
-
-/// Runs SQL with the simple query protocol, like psql and isolationtester: several statements may
-/// be sent at once, and every result that came before an error is kept.
-pub async fn run_sql(client: &Client, sql: &str) -> StepAnswer {
-    let mut results = Vec::new();
-    let mut error = None;
-    let mut columns: Option<Vec<String>> = None;
-    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
-    match client.simple_query_raw(sql).await {
-        Err(e) => error = Some(error_info(&e)),
-        Ok(stream) => {
-            pin_mut!(stream);
-            while let Some(message) = stream.next().await {
-                match message {
-                    Ok(SimpleQueryMessage::RowDescription(cols)) => {
-                        columns = Some(cols.iter().map(|c| c.name().to_string()).collect());
-                    }
-                    Ok(SimpleQueryMessage::Row(row)) => {
-                        if columns.is_none() {
-                            columns =
-                                Some(row.columns().iter().map(|c| c.name().to_string()).collect());
-                        }
-                        rows.push(
-                            (0..row.len())
-                                .map(|i| row.get(i).map(str::to_string))
-                                .collect(),
-                        );
-                    }
-                    Ok(SimpleQueryMessage::CommandComplete(n)) => match columns.take() {
-                        Some(columns) => results.push(StatementResult::Rows {
-                            columns,
-                            rows: std::mem::take(&mut rows),
-                        }),
-                        None => results.push(StatementResult::Command { rows_affected: n }),
-                    },
-                    Ok(_) => {}
-                    Err(e) => {
-                        let lost = e.as_db_error().is_none();
-                        error = Some(error_info(&e));
-                        if lost {
-                            break;
-                        }
-                        // The server sends an error before it has aborted the transaction and
-                        // released its locks; the statement is over only at ReadyForQuery, like
-                        // libpq's PQgetResult loop. Stopping at the error would let the scheduler
-                        // see the waiters this abort releases as still blocked.
-                        while let Some(message) = stream.next().await {
-                            if message.is_err() {
-                                break;
-                            }
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    StepAnswer {
-        at: Instant::now(),
-        results,
-        error,
-    }
-}
-
-/// The server's error fields; a client-side failure (lost connection) becomes an `08006`.
-pub fn error_info(e: &tokio_postgres::Error) -> ErrorInfo {
-    match e.as_db_error() {
-        Some(db) => ErrorInfo {
-            sqlstate: db.code().code().to_string(),
-            severity: db.severity().to_string(),
-            message: db.message().to_string(),
-            detail: db.detail().map(str::to_string),
-        },
-        None => ErrorInfo {
-            sqlstate: "08006".into(),
-            severity: "ERROR".into(),
-            message: e.to_string(),
-            detail: None,
-        },
+        let link = self.task?.await.ok()?;
+        Some(Connected::from_parts(
+            link,
+            self.pid,
+            self.notices,
+            self.notifications,
+        ))
     }
 }
 

@@ -10,14 +10,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::Client;
-
 use super::event::{Completion, ErrorInfo, Event, EventKind, Timeline};
 use super::lesson::Lesson;
-use super::probe::{BlockedProbe, check_support};
 use super::runner::SessionInfo;
 use super::scheduler::{Scheduler, SchedulerSettings};
-use super::session::{SessionHandle, StepAnswer, error_info, run_sql};
+use super::session::{SessionHandle, StepAnswer};
+use crate::db::postgres::admin::CreatedDatabase;
+use crate::db::seam::LockProbe;
 use crate::db::{Connected, Sandbox, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
@@ -153,10 +152,10 @@ pub async fn run_spec(
             ..Default::default()
         })
         .await?;
-    check_support(&admin.client).await?;
-    let superuser = is_superuser(&admin.client).await;
+    admin.check_support().await?;
+    let superuser = admin.is_superuser().await;
     let place = match &opts.database {
-        Some(database) => create_place(&admin.client, sandbox, database).await,
+        Some(database) => create_place(&admin, sandbox, database).await,
         None => Ok(SpecPlace::ServerDefault),
     };
     let place = match place {
@@ -168,7 +167,7 @@ pub async fn run_spec(
     };
     let settings = regress_settings(superuser);
     let result = run_in_place(server, app, &place, &settings, lesson, opts, on_permutation).await;
-    let dropped = drop_place(&admin.client, sandbox, &place).await;
+    let dropped = drop_place(&admin, sandbox, &place).await;
     admin.close().await;
     let (count, sessions) = result?;
     dropped?;
@@ -181,39 +180,21 @@ pub async fn run_spec(
     })
 }
 
-async fn is_superuser(client: &Client) -> bool {
-    client
-        .query_one("SELECT current_setting('is_superuser') = 'on'", &[])
-        .await
-        .map(|row| row.get::<_, bool>(0))
-        .unwrap_or(false)
-}
-
-async fn create_place(admin: &Client, sandbox: &Sandbox, database: &str) -> Result<SpecPlace> {
-    match admin
-        .batch_execute(&format!("CREATE DATABASE {database} TEMPLATE template0"))
-        .await
-    {
-        Ok(()) => Ok(SpecPlace::Database(database.to_string())),
-        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
-            match sandbox.create_schema(admin).await {
-                Ok(schema) => Ok(SpecPlace::Schema(schema)),
-                Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
-                    "this role may create neither a database for the spec ({}) nor a schema: {why}",
-                    error_info(&e).message
-                ))),
-                Err(other) => Err(other),
-            }
-        }
-        Err(e) => Err(TxlabError::Database(format!(
-            "could not create the spec's database {database}: {}",
-            error_info(&e).message
-        ))),
+async fn create_place(admin: &Connected, sandbox: &Sandbox, database: &str) -> Result<SpecPlace> {
+    match admin.create_database(database).await? {
+        CreatedDatabase::Created => Ok(SpecPlace::Database(database.to_string())),
+        CreatedDatabase::NotPermitted(refusal) => match sandbox.create_schema(admin).await {
+            Ok(schema) => Ok(SpecPlace::Schema(schema)),
+            Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
+                "this role may create neither a database for the spec ({refusal}) nor a schema: {why}"
+            ))),
+            Err(other) => Err(other),
+        },
     }
 }
 
 /// Drops the spec's database (ending any connection still in it) or schema.
-pub async fn drop_place(admin: &Client, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
+pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
     match place {
         SpecPlace::Database(name) => drop_database(admin, name).await,
         SpecPlace::ServerDefault => Ok(()),
@@ -223,16 +204,8 @@ pub async fn drop_place(admin: &Client, sandbox: &Sandbox, place: &SpecPlace) ->
 
 /// `DROP DATABASE IF EXISTS … WITH (FORCE)`: also after an interruption, when connections may
 /// still be open.
-pub async fn drop_database(admin: &Client, name: &str) -> Result<()> {
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .map_err(|e| {
-            TxlabError::Database(format!(
-                "could not drop the spec's database {name}: {}",
-                error_info(&e).message
-            ))
-        })
+pub async fn drop_database(admin: &Connected, name: &str) -> Result<()> {
+    admin.drop_database(name).await
 }
 
 async fn run_in_place(
@@ -275,12 +248,10 @@ async fn run_in_place(
     let infos = SessionInfo::of(lesson, &sessions);
 
     let result = async {
-        let probe =
-            BlockedProbe::prepare(&control.client, infos.iter().map(|s| s.pid).collect()).await?;
+        let probe = control.probe(infos.iter().map(|s| s.pid).collect()).await?;
         let mut ran = 0;
         for index in 0..lesson.schedules.len() {
-            let run =
-                run_permutation(&control.client, &probe, &mut sessions, lesson, index, opts).await;
+            let run = run_permutation(&control, &probe, &mut sessions, lesson, index, opts).await;
             on_permutation(&infos, &run);
             ran += 1;
             if let Some(failure) = run.failure {
@@ -312,8 +283,8 @@ fn failure_error(lesson: &Lesson, failure: &SpecFailure) -> TxlabError {
 }
 
 async fn run_permutation(
-    control: &Client,
-    probe: &BlockedProbe<'_>,
+    control: &Connected,
+    probe: &dyn LockProbe,
     sessions: &mut [SessionHandle],
     lesson: &Lesson,
     index: usize,
@@ -330,7 +301,7 @@ async fn run_permutation(
         total_time: Duration::ZERO,
     };
     for sql in &lesson.setup {
-        let answer = run_sql(control, sql).await;
+        let answer = control.run(sql).await;
         let error = answer.error.clone();
         run.setup.push(sql_event(None, None, 0, sql, answer));
         if let Some(error) = error {
@@ -385,7 +356,7 @@ async fn run_permutation(
         }
     }
     if let Some(sql) = &lesson.teardown {
-        let answer = run_sql(control, sql).await;
+        let answer = control.run(sql).await;
         run.teardown
             .push(sql_event(Some(clock), None, 0, sql, answer));
     }

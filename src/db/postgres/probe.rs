@@ -5,6 +5,7 @@
 use futures_util::future::{BoxFuture, FutureExt};
 use tokio_postgres::{Client, Statement};
 
+use super::connect::Connected;
 use crate::db::seam::LockProbe;
 
 use crate::error::{Result, TxlabError};
@@ -23,19 +24,19 @@ impl<'a> BlockedProbe<'a> {
     /// Prepares the probe for the given session pids.
     pub async fn prepare(client: &'a Client, pids: Vec<i32>) -> Result<BlockedProbe<'a>> {
         let is_blocked = client
-            .prepare(include_str!("../../sql/blocked.sql"))
+            .prepare(include_str!("../../../sql/blocked.sql"))
             .await
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
             })?;
         let blockers = client
-            .prepare(include_str!("../../sql/blocking_pids.sql"))
+            .prepare(include_str!("../../../sql/blocking_pids.sql"))
             .await
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
             })?;
         let failed = client
-            .prepare(include_str!("../../sql/transaction_failed.sql"))
+            .prepare(include_str!("../../../sql/transaction_failed.sql"))
             .await
             .map_err(|e| {
                 TxlabError::Database(format!("cannot prepare the lock-wait probe: {e}"))
@@ -68,10 +69,22 @@ impl<'a> BlockedProbe<'a> {
     }
 }
 
+impl Connected {
+    /// The lock-wait probe for a run's sessions, asked on this (control) connection.
+    pub async fn probe(&self, pids: Vec<i32>) -> Result<BlockedProbe<'_>> {
+        BlockedProbe::prepare(&self.client, pids).await
+    }
+
+    /// Fails with a clear error when the server lacks the probe function (PostgreSQL < 10).
+    pub async fn check_support(&self) -> Result<()> {
+        check_support(&self.client).await
+    }
+}
+
 /// Fails with a clear error when the server lacks the probe function (PostgreSQL < 10).
 pub async fn check_support(client: &Client) -> Result<()> {
     let row = client
-        .query_one(include_str!("../../sql/probe_support.sql"), &[])
+        .query_one(include_str!("../../../sql/probe_support.sql"), &[])
         .await
         .map_err(|e| TxlabError::Database(e.to_string()))?;
     if row.get::<_, bool>(0) {

@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tokio_postgres::Client;
-
 use super::connect::{Connected, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
@@ -111,10 +109,11 @@ impl Sandbox {
     }
 
     /// Creates a fresh, uniquely named schema.
-    pub async fn create_schema(&self, control: &Client) -> Result<String> {
+    pub async fn create_schema(&self, control: &Connected) -> Result<String> {
         let n = SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("txlab_{}_{}", std::process::id(), n);
         control
+            .client
             .batch_execute(&format!("CREATE SCHEMA {name}"))
             .await
             .map_err(|e| {
@@ -131,8 +130,9 @@ impl Sandbox {
     }
 
     /// Drops a schema this sandbox created, with everything in it.
-    pub async fn drop_schema(&self, control: &Client, name: &str) -> Result<()> {
+    pub async fn drop_schema(&self, control: &Connected, name: &str) -> Result<()> {
         control
+            .client
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
             .await
             .map_err(|e| {
@@ -166,7 +166,7 @@ impl Sandbox {
             )
             .await;
         for name in remaining {
-            let _ = self.drop_schema(&conn.client, &name).await;
+            let _ = self.drop_schema(&conn, &name).await;
         }
         conn.close().await;
     }

@@ -1,0 +1,17 @@
+//! PostgreSQL behind the `db` seam: its binaries and throwaway clusters, connections (with
+//! notices), the sandbox schema, the lock-wait probe (`sql/*.sql`), the inspection queries, and
+//! the mapping of `tokio_postgres` replies into the engine-neutral [`crate::model`] answers. Only
+//! this folder (and `bench/`, a PostgreSQL-only load tool) names `tokio_postgres`.
+
+pub mod admin;
+pub mod answer;
+pub mod binaries;
+pub mod cluster;
+pub mod connect;
+pub mod inspect;
+pub mod probe;
+pub mod sandbox;
+
+pub use answer::Link;
+pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
+pub use sandbox::Sandbox;
