@@ -15,6 +15,7 @@ use crate::cli::demo::{Plan, print_out};
 use crate::cli::lab::Lab;
 use crate::engine::event::{Event, Timeline};
 use crate::engine::lesson::{Lesson, StepDef};
+use crate::engine::run::steps_at;
 use crate::engine::runner::{LessonRun, SessionInfo};
 use crate::engine::{GateRequest, IsolationLevel, RunOptions, StepGate, run_lesson};
 use crate::error::{Result, TxlabError};
@@ -239,16 +240,7 @@ struct LiveView<'a> {
 
 impl<'a> LiveView<'a> {
     fn new(lesson: &'a Lesson, level: Option<IsolationLevel>) -> LiveView<'a> {
-        let steps = lesson
-            .steps
-            .iter()
-            .map(|s| StepDef {
-                sql: level
-                    .map(|l| l.apply_to(&s.sql))
-                    .unwrap_or_else(|| s.sql.clone()),
-                ..s.clone()
-            })
-            .collect();
+        let steps = steps_at(lesson, level);
         LiveView {
             lesson,
             level,
@@ -261,38 +253,15 @@ impl<'a> LiveView<'a> {
     }
 
     fn provisional(&self) -> LessonRun {
-        let lesson = self.lesson;
-        LessonRun {
-            lesson_id: lesson.id.clone(),
-            title: lesson.title.clone(),
-            anomaly: lesson.anomaly.clone(),
-            anomaly_name: lesson.title.to_uppercase(),
-            summary: lesson.summary.clone(),
-            explanation: lesson.explanation.clone(),
-            demo: lesson.demo.clone(),
-            variant: lesson.variant.clone(),
-            levels_shown: 1,
-            level: self.level,
-            sessions: lesson
-                .sessions
-                .iter()
-                .enumerate()
-                .map(|(i, s)| SessionInfo {
-                    name: s.name.clone(),
-                    label: s.label.clone(),
-                    pid: self.pids.get(i).copied().unwrap_or(0),
-                })
-                .collect(),
-            steps: self.steps.clone(),
-            timeline: Timeline {
+        LessonRun::new(
+            self.lesson,
+            self.level,
+            SessionInfo::of(self.lesson, &self.pids),
+            self.steps.clone(),
+            Timeline {
                 events: self.events.clone(),
             },
-            verdict: None,
-            why: None,
-            notes: Vec::new(),
-            schedule_time: Default::default(),
-            total_time: Default::default(),
-        }
+        )
     }
 
     fn print_new_rows(&mut self, style: &Style) {

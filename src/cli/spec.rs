@@ -10,12 +10,12 @@ use serde_json::json;
 use super::args::{OutputFormat, RunArgs};
 use super::demo::{parse_levels, print_out};
 use super::lab::Lab;
+use crate::engine::catalog;
 use crate::engine::interleavings::{self, Classification, InterleavingRun};
 use crate::engine::lesson::Lesson;
 use crate::engine::runner::{LessonRun, RunOptions, SessionInfo};
 use crate::engine::scheduler::SchedulerSettings;
 use crate::engine::spec_runner::{self, PermutationRun, SpecRunOptions, SpecSummary};
-use crate::engine::{catalog, event::Timeline};
 use crate::error::{Result, TxlabError};
 use crate::render::{self, Style};
 use crate::spec::{self, compile::with_all_interleavings};
@@ -133,7 +133,10 @@ async fn run_spec(
                 });
             }
             SpecOutput::Timelines => {
-                let shown = render::timeline::render(&lesson_run(lesson, infos, run, total), style);
+                let shown = render::timeline::render(
+                    &LessonRun::permutation(lesson, infos, run, total),
+                    style,
+                );
                 bar.suspend(|| print_out(&format!("{shown}\n")));
             }
             SpecOutput::Table => table.push(InterleavingRun {
@@ -142,7 +145,7 @@ async fn run_spec(
                 run: None,
             }),
             SpecOutput::Json => json_runs.push((
-                lesson_run(lesson, infos, run, total),
+                LessonRun::permutation(lesson, infos, run, total),
                 args.all_permutations.then(|| classify(run)),
             )),
         }
@@ -202,58 +205,6 @@ fn permutation_names(lesson: &Lesson, run: &LessonRun) -> Vec<String> {
         .filter(|e| matches!(e.kind, crate::engine::EventKind::Launch { .. }))
         .filter_map(|e| e.step.map(|s| lesson.steps[s].name.clone()))
         .collect()
-}
-
-/// A permutation as a lesson run, so the timeline and JSON renderers show it like any lesson.
-fn lesson_run(
-    lesson: &Lesson,
-    infos: &[SessionInfo],
-    run: &PermutationRun,
-    total: usize,
-) -> LessonRun {
-    let names: Vec<&str> = lesson.schedules[run.index]
-        .steps
-        .iter()
-        .map(|s| lesson.steps[s.step].name.as_str())
-        .collect();
-    let mut events = run.setup.clone();
-    events.extend(run.timeline.events.iter().cloned());
-    events.extend(run.teardown.iter().cloned());
-    let mut notes = Vec::new();
-    if let Some(failure) = &run.failure {
-        notes.push(match failure {
-            spec_runner::SpecFailure::Setup { session, error } => format!(
-                "setup{} failed: {} {}: {}",
-                session
-                    .map(|s| format!(" of session {}", lesson.sessions[s].name))
-                    .unwrap_or_default(),
-                error.severity,
-                error.sqlstate,
-                error.message
-            ),
-            spec_runner::SpecFailure::Steps(why) => why.clone(),
-        });
-    }
-    LessonRun {
-        lesson_id: lesson.id.clone(),
-        title: format!("{} · permutation {}/{}", lesson.id, run.index + 1, total),
-        anomaly: None,
-        anomaly_name: lesson.id.to_uppercase(),
-        summary: format!("permutation: {}", names.join(" ")),
-        explanation: lesson.explanation.clone(),
-        demo: None,
-        variant: None,
-        levels_shown: 1,
-        level: None,
-        sessions: infos.to_vec(),
-        steps: lesson.steps.clone(),
-        timeline: Timeline { events },
-        verdict: None,
-        why: None,
-        notes,
-        schedule_time: run.schedule_time,
-        total_time: run.total_time,
-    }
 }
 
 fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {

@@ -58,12 +58,7 @@ impl<'a> Inspector<'a> {
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if self.what.versions {
-            notes.push(
-                "--versions: after each step every idle session read the lesson's tables itself, inside its own \
-                 transaction; transactions without a snapshot yet were not read (that would take the snapshot early), \
-                 and SERIALIZABLE ones show their snapshot only (reading rows would add predicate locks)"
-                    .to_string(),
-            );
+            notes.push(super::notes::VERSIONS.to_string());
         }
         notes
     }

@@ -11,12 +11,16 @@ use super::gate::StepGate;
 use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
+use super::notes;
+use super::run::steps_at;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::SessionHandle;
 use super::sql_text::substitute;
-use super::verdict::{Verdict, decide};
+use super::verdict::decide;
 use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
+
+pub use super::run::{LessonRun, SessionInfo};
 
 /// The deadlock victim's `deadlock_timeout`: short, so the lesson is quick, but long enough that
 /// the scheduler sees the victim blocked before the detector fires.
@@ -37,62 +41,6 @@ pub struct RunOptions {
     pub gate: Option<StepGate>,
     /// Lock and row-version reports to record (`--locks`, `--versions`).
     pub inspect: Inspect,
-}
-
-/// A session as it ran: who, and which backend.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    pub name: String,
-    pub label: String,
-    pub pid: i32,
-}
-
-impl SessionInfo {
-    /// Who each running session is: the lesson's names and labels with the backends' pids.
-    pub fn of(lesson: &Lesson, sessions: &[SessionHandle]) -> Vec<SessionInfo> {
-        lesson
-            .sessions
-            .iter()
-            .zip(sessions)
-            .map(|(def, handle)| SessionInfo {
-                name: def.name.clone(),
-                label: def.label.clone(),
-                pid: handle.pid,
-            })
-            .collect()
-    }
-}
-
-/// Everything a renderer needs about one run. Renderers get this and nothing else.
-#[derive(Debug, Clone)]
-pub struct LessonRun {
-    pub lesson_id: String,
-    pub title: String,
-    pub anomaly: Option<String>,
-    /// The anomaly in capitals, for verdict sentences ("LOST UPDATE").
-    pub anomaly_name: String,
-    pub summary: String,
-    pub explanation: String,
-    /// The demo group and variant name, for lessons that are one variant of a demo.
-    pub demo: Option<String>,
-    pub variant: Option<String>,
-    /// How many levels this lesson is shown at in the current command (labels add the level
-    /// only when it tells variants apart).
-    pub levels_shown: usize,
-    pub level: Option<IsolationLevel>,
-    pub sessions: Vec<SessionInfo>,
-    /// The steps as sent (isolation level applied), indexed like the timeline's `step`.
-    pub steps: Vec<StepDef>,
-    pub timeline: Timeline,
-    pub verdict: Option<Verdict>,
-    /// Why the outcome is what it is at this level, from the lesson.
-    pub why: Option<String>,
-    /// Facts about this run the reader should know (level mapping, deadlock_timeout…).
-    pub notes: Vec<String>,
-    /// Wall time from the first launch to the last report.
-    pub schedule_time: Duration,
-    /// Wall time of the whole run, schema creation to schema drop.
-    pub total_time: Duration,
 }
 
 /// Runs `lesson` at `level` (or as written, with `None`) in a schema of its own on `server`.
@@ -142,16 +90,7 @@ async fn run_in_schema(
         setup_events.push(setup_event(None, 0, sql, answer.results));
     }
 
-    let steps: Vec<StepDef> = lesson
-        .steps
-        .iter()
-        .map(|s| StepDef {
-            sql: level
-                .map(|l| l.apply_to(&s.sql))
-                .unwrap_or_else(|| s.sql.clone()),
-            ..s.clone()
-        })
-        .collect();
+    let steps: Vec<StepDef> = steps_at(lesson, level);
     let connections = try_join_all(
         lesson
             .sessions
@@ -161,15 +100,12 @@ async fn run_in_schema(
     .await?;
     let mut sessions: Vec<SessionHandle> =
         connections.into_iter().map(SessionHandle::spawn).collect();
-    let infos = SessionInfo::of(lesson, &sessions);
+    let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+    let infos = SessionInfo::of(lesson, &pids);
 
     let mut notes = Vec::new();
     if level == Some(IsolationLevel::ReadUncommitted) {
-        notes.push(
-            "PostgreSQL accepts READ UNCOMMITTED but runs it as READ COMMITTED: no statement ever sees rows another \
-             transaction has not committed (manual, \"Transaction Isolation\")."
-                .to_string(),
-        );
+        notes.push(notes::READ_UNCOMMITTED.to_string());
     }
     if let Some(victim) = lesson.deadlock_victim {
         let timeout = if opts.inspect.locks {
@@ -266,28 +202,10 @@ async fn run_in_schema(
     }
 
     Ok(LessonRun {
-        lesson_id: lesson.id.clone(),
-        title: lesson.title.clone(),
-        anomaly: lesson.anomaly.clone(),
-        anomaly_name: lesson
-            .verdict
-            .as_ref()
-            .map(|v| v.name.clone())
-            .unwrap_or_else(|| lesson.title.to_uppercase()),
-        summary: lesson.summary.clone(),
-        explanation: lesson.explanation.clone(),
-        demo: lesson.demo.clone(),
-        variant: lesson.variant.clone(),
-        levels_shown: 1,
-        level,
-        sessions: infos,
-        steps,
-        timeline,
         verdict,
-        why: level.and_then(|l| lesson.why.get(&l).cloned()),
         notes,
         schedule_time,
-        total_time: Duration::ZERO,
+        ..LessonRun::new(lesson, level, infos, steps, timeline)
     })
 }
 
@@ -362,18 +280,13 @@ async fn configure_deadlock_victim(
             .run(&format!("SET deadlock_timeout = '{value}'"))
             .await;
         if let Some(e) = answer.and_then(|a| a.error) {
-            return format!(
-                "could not set deadlock_timeout ({}): the server default applies, so the deadlock detector runs after \
-                 about a second and the session that has waited longest first is aborted; run as a superuser (or GRANT \
-                 SET ON PARAMETER deadlock_timeout) to choose the victim",
-                e.message
-            );
+            return notes::deadlock_timeout_refused(&e.message);
         }
     }
-    format!(
-        "deadlock_timeout is {victim_timeout} for {} and {SURVIVOR_DEADLOCK_TIMEOUT} for the others, so {} runs the \
-         deadlock detector first and is the one aborted",
-        infos[victim].label, infos[victim].label
+    notes::deadlock_victim(
+        &infos[victim].label,
+        victim_timeout,
+        SURVIVOR_DEADLOCK_TIMEOUT,
     )
 }
 

@@ -245,7 +245,8 @@ async fn run_in_place(
     }
     let mut sessions: Vec<SessionHandle> =
         connections.into_iter().map(SessionHandle::spawn).collect();
-    let infos = SessionInfo::of(lesson, &sessions);
+    let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+    let infos = SessionInfo::of(lesson, &pids);
 
     let result = async {
         let probe = control.probe(infos.iter().map(|s| s.pid).collect()).await?;
