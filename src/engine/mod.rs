@@ -14,6 +14,7 @@ pub mod run;
 pub mod runner;
 pub mod scheduler;
 pub mod session;
+pub mod spec_place;
 pub mod spec_runner;
 pub mod sql_text;
 pub mod verdict;

@@ -7,7 +7,6 @@
 //!
 //! Like the rest of the engine it records what happened and never formats it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::event::{Completion, ErrorInfo, Event, EventKind, Timeline};
@@ -15,32 +14,13 @@ use super::lesson::Lesson;
 use super::runner::SessionInfo;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::{SessionHandle, StepAnswer};
-use crate::db::postgres::admin::CreatedDatabase;
+use super::spec_place::create_place;
+pub use super::spec_place::{
+    SpecPlace, drop_database, drop_place, fresh_database_name, regress_settings,
+};
 use crate::db::seam::LockProbe;
 use crate::db::{Connected, Sandbox, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
-
-/// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the
-/// role may set it (superuser), since a refused startup option refuses the connection.
-pub fn regress_settings(superuser: bool) -> Vec<(String, String)> {
-    let mut settings: Vec<(String, String)> = [
-        ("lc_monetary", "C"),
-        ("lc_numeric", "C"),
-        ("lc_time", "C"),
-        ("bytea_output", "hex"),
-        ("timezone_abbreviations", "Default"),
-        ("timezone", "America/Los_Angeles"),
-        ("datestyle", "Postgres, MDY"),
-        ("intervalstyle", "postgres_verbose"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    if superuser {
-        settings.insert(0, ("lc_messages".into(), "C".into()));
-    }
-    settings
-}
 
 /// How to run a spec.
 #[derive(Debug, Clone)]
@@ -70,28 +50,6 @@ impl SpecRunOptions {
             database,
         }
     }
-}
-
-static DATABASES: AtomicU32 = AtomicU32::new(0);
-
-/// A database name unique to this process and call.
-pub fn fresh_database_name() -> String {
-    format!(
-        "txlab_spec_{}_{}",
-        std::process::id(),
-        DATABASES.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Where the spec's objects live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpecPlace {
-    /// A database of its own (the normal case).
-    Database(String),
-    /// The server's default database, untouched: a throwaway cluster's fresh `postgres`.
-    ServerDefault,
-    /// A schema in the server's default database, when the role may not create databases.
-    Schema(String),
 }
 
 /// Why a spec stopped before its last permutation; isolationtester exits at these.
@@ -178,34 +136,6 @@ pub async fn run_spec(
         sessions,
         total_time: started.elapsed(),
     })
-}
-
-async fn create_place(admin: &Connected, sandbox: &Sandbox, database: &str) -> Result<SpecPlace> {
-    match admin.create_database(database).await? {
-        CreatedDatabase::Created => Ok(SpecPlace::Database(database.to_string())),
-        CreatedDatabase::NotPermitted(refusal) => match sandbox.create_schema(admin).await {
-            Ok(schema) => Ok(SpecPlace::Schema(schema)),
-            Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
-                "this role may create neither a database for the spec ({refusal}) nor a schema: {why}"
-            ))),
-            Err(other) => Err(other),
-        },
-    }
-}
-
-/// Drops the spec's database (ending any connection still in it) or schema.
-pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
-    match place {
-        SpecPlace::Database(name) => drop_database(admin, name).await,
-        SpecPlace::ServerDefault => Ok(()),
-        SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
-    }
-}
-
-/// `DROP DATABASE IF EXISTS … WITH (FORCE)`: also after an interruption, when connections may
-/// still be open.
-pub async fn drop_database(admin: &Connected, name: &str) -> Result<()> {
-    admin.drop_database(name).await
 }
 
 async fn run_in_place(

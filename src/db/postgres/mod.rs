@@ -7,6 +7,7 @@ pub mod admin;
 pub mod answer;
 pub mod binaries;
 pub mod cluster;
+mod cluster_dirs;
 pub mod connect;
 pub mod inspect;
 pub mod probe;

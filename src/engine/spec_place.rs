@@ -1,0 +1,85 @@
+//! Where a spec runs and in what environment: pg_regress's settings, and a place of its own (a
+//! fresh database, the throwaway cluster's default database, or a schema when the role may not
+//! create databases), created and dropped through the `db` seam.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::db::postgres::admin::CreatedDatabase;
+use crate::db::{Connected, Sandbox};
+use crate::error::{Result, TxlabError};
+
+/// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the
+/// role may set it (superuser), since a refused startup option refuses the connection.
+pub fn regress_settings(superuser: bool) -> Vec<(String, String)> {
+    let mut settings: Vec<(String, String)> = [
+        ("lc_monetary", "C"),
+        ("lc_numeric", "C"),
+        ("lc_time", "C"),
+        ("bytea_output", "hex"),
+        ("timezone_abbreviations", "Default"),
+        ("timezone", "America/Los_Angeles"),
+        ("datestyle", "Postgres, MDY"),
+        ("intervalstyle", "postgres_verbose"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if superuser {
+        settings.insert(0, ("lc_messages".into(), "C".into()));
+    }
+    settings
+}
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+/// A database name unique to this process and call.
+pub fn fresh_database_name() -> String {
+    format!(
+        "txlab_spec_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Where the spec's objects live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecPlace {
+    /// A database of its own (the normal case).
+    Database(String),
+    /// The server's default database, untouched: a throwaway cluster's fresh `postgres`.
+    ServerDefault,
+    /// A schema in the server's default database, when the role may not create databases.
+    Schema(String),
+}
+
+pub(super) async fn create_place(
+    admin: &Connected,
+    sandbox: &Sandbox,
+    database: &str,
+) -> Result<SpecPlace> {
+    match admin.create_database(database).await? {
+        CreatedDatabase::Created => Ok(SpecPlace::Database(database.to_string())),
+        CreatedDatabase::NotPermitted(refusal) => match sandbox.create_schema(admin).await {
+            Ok(schema) => Ok(SpecPlace::Schema(schema)),
+            Err(TxlabError::Database(why)) => Err(TxlabError::Database(format!(
+                "this role may create neither a database for the spec ({refusal}) nor a schema: {why}"
+            ))),
+            Err(other) => Err(other),
+        },
+    }
+}
+
+/// Drops the spec's database (ending any connection still in it) or schema.
+pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
+    match place {
+        SpecPlace::Database(name) => drop_database(admin, name).await,
+        SpecPlace::ServerDefault => Ok(()),
+        SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
+    }
+}
+
+/// `DROP DATABASE IF EXISTS … WITH (FORCE)`: also after an interruption, when connections may
+/// still be open.
+pub async fn drop_database(admin: &Connected, name: &str) -> Result<()> {
+    admin.drop_database(name).await
+}
