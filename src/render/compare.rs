@@ -9,7 +9,7 @@ use super::describe::ms;
 use super::palette::{Meaning, paint};
 use super::style::Style;
 use crate::engine::EventKind;
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 use crate::engine::verdict::Outcome;
 
 /// What a run cost, counted from its timeline.

@@ -1,8 +1,8 @@
 //! Words for what the engine recorded: the text of a completion, the name of a blocker. Shared by
 //! every human-readable renderer so they all say the same thing the same way.
 
-use crate::engine::event::{Completion, StatementResult, TxEnd};
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
+use crate::model::event::{Completion, StatementResult, TxEnd};
 
 /// The first keyword of a statement, for `UPDATE 1` style summaries.
 pub fn verb(sql: &str) -> String {

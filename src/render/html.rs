@@ -12,7 +12,7 @@ use super::palette::{CSS_BACKGROUND, CSS_TEXT, Meaning, css, lane_css};
 use super::quiz;
 use super::timeline::{legend, rows};
 use super::verdict;
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 use crate::engine::verdict::Outcome;
 
 /// Cells are not wrapped: the browser does that.

@@ -5,8 +5,8 @@
 use super::cell::{Cell, width_of};
 use super::describe::who;
 use super::palette::Meaning;
-use crate::engine::inspect::{LockReport, LockWait, View};
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
+use crate::model::inspect::{LockReport, LockWait, View};
 
 /// The mark in front of row-version lines.
 pub const VERSIONS_MARK: &str = "▤";
@@ -192,7 +192,7 @@ pub fn view_cell(view: &View, width: usize) -> Cell {
 
 /// The legend line for the marks above, when the run has any of them.
 pub fn legend(run: &LessonRun) -> Option<String> {
-    use crate::engine::event::EventKind;
+    use crate::model::event::EventKind;
     let locks = run
         .timeline
         .events

@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::event::{Completion, Event, EventKind, StatementResult};
 use crate::engine::lesson::Lesson;
-use crate::engine::runner::SessionInfo;
+use crate::engine::run::SessionInfo;
 use crate::engine::spec_runner::PermutationRun;
+use crate::model::event::{Completion, Event, EventKind, StatementResult};
 
 /// The first line of every run.
 pub fn header(lesson: &Lesson) -> String {

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::describe::verb;
 use crate::db::cluster::StartTimings;
-use crate::engine::event::{EventKind, StatementResult, TxEnd, millis};
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
+use crate::model::event::{EventKind, StatementResult, TxEnd, millis};
 
 /// One JSON document for a set of runs. `cluster` carries the throwaway cluster's start-up
 /// timings when txlab started one (the benchmarks read them).

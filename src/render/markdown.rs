@@ -11,7 +11,7 @@ use super::palette::Meaning;
 use super::quiz;
 use super::timeline::rows;
 use super::verdict;
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 use crate::engine::verdict::Outcome;
 
 /// Cells are not wrapped: the reader's viewer does that.

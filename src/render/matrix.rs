@@ -6,7 +6,7 @@ use super::cell::{width_of, wrap};
 use super::palette::{Meaning, paint};
 use super::style::Style;
 use crate::engine::level::IsolationLevel;
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 use crate::engine::verdict::{How, Outcome};
 
 /// The narrowest a level column gets.

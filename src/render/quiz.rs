@@ -1,7 +1,7 @@
 //! A lesson's quiz points as a renderer shows them: the question, the answers, and which answers
 //! the run proved right. The judging itself is the engine's ([`crate::engine::quiz`]).
 
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 
 /// One quiz point of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]

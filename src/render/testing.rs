@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use crate::engine::event::{Completion, Event, EventKind, StatementResult, Timeline, TxEnd};
-use crate::engine::inspect::{
-    LockReport, LockWait, RowVersion, SessionView, TableVersions, VersionsReport, View,
-};
 use crate::engine::lesson::StepDef;
 use crate::engine::level::IsolationLevel;
 use crate::engine::quiz::{Answer, Quiz};
-use crate::engine::runner::{LessonRun, SessionInfo};
+use crate::engine::run::{LessonRun, SessionInfo};
 use crate::engine::verdict::{Outcome, Verdict};
+use crate::model::event::{Completion, Event, EventKind, StatementResult, Timeline, TxEnd};
+use crate::model::inspect::{
+    LockReport, LockWait, RowVersion, SessionView, TableVersions, VersionsReport, View,
+};
 
 fn step(name: &str, session: usize, sql: &str, say: Option<&str>) -> StepDef {
     StepDef {

@@ -12,9 +12,9 @@ use super::inspect::{cycle_drawing, lock_cell, view_cell};
 use super::palette::{Meaning, lane, paint};
 use super::style::Style;
 use super::verdict::verdict_lines;
-use crate::engine::event::{Event, EventKind};
-use crate::engine::inspect::View;
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
+use crate::model::event::{Event, EventKind};
+use crate::model::inspect::View;
 
 const TIME_WIDTH: usize = 8;
 
@@ -362,11 +362,11 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
 fn completion_lines(
     cell: &mut Cell,
     _run: &LessonRun,
-    c: &crate::engine::event::Completion,
+    c: &crate::model::event::Completion,
     sql: &str,
     width: usize,
 ) {
-    use crate::engine::event::{StatementResult, TxEnd};
+    use crate::model::event::{StatementResult, TxEnd};
     // A conflicting UPDATE's "UPDATE 0" is said by the conflict line below.
     let shown = if c.conflict.is_some() {
         Vec::new()

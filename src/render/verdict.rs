@@ -2,7 +2,7 @@
 
 use super::cell::wrap;
 use super::palette::{Meaning, paint};
-use crate::engine::runner::LessonRun;
+use crate::engine::run::LessonRun;
 use crate::engine::verdict::Outcome;
 
 /// The verdict sentence, the expectation check, the lesson's "why" and the run's notes.
