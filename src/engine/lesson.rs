@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::level::IsolationLevel;
+use super::outcome::Expectation;
 use super::quiz::Quiz;
-use super::verdict::Expectation;
 
 /// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
 #[derive(Debug, Clone)]

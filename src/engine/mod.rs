@@ -9,6 +9,7 @@ pub mod lesson;
 pub mod lesson_file;
 pub mod level;
 pub mod notes;
+pub mod outcome;
 pub mod quiz;
 pub mod run;
 pub mod runner;
