@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod seam;
 pub mod sqlstate;
 
+pub use postgres::admin::CreatedDatabase;
 pub use postgres::{
     Connected, Link, Sandbox, Server, ServerNotice, ServerNotification, SessionOptions,
 };

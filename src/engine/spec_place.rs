@@ -4,8 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::db::postgres::admin::CreatedDatabase;
-use crate::db::{Connected, Sandbox};
+use crate::db::{Connected, CreatedDatabase, Sandbox};
 use crate::error::{Result, TxlabError};
 
 /// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the
