@@ -11,7 +11,11 @@ pub mod cli;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod lab;
+pub mod output;
+pub mod plan;
 pub mod render;
+pub mod signal;
 pub mod spec;
 
 pub use error::{Result, TxlabError};

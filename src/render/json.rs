@@ -5,7 +5,10 @@ use serde_json::{Value, json};
 
 use super::describe::verb;
 use crate::db::cluster::StartTimings;
+use crate::engine::IsolationLevel;
 use crate::engine::event::{EventKind, StatementResult, TxEnd, millis};
+use crate::engine::interleavings::{self, Classification, InterleavingRun};
+use crate::engine::lesson::Lesson;
 use crate::engine::runner::LessonRun;
 
 /// One JSON document for a set of runs. `cluster` carries the throwaway cluster's start-up
@@ -17,6 +20,81 @@ pub fn document(runs: &[LessonRun], server: &str, cluster: Option<StartTimings>)
         "local_cluster": cluster.map(|c| json!({"initdb_ms": millis(c.initdb), "start_ms": millis(c.start)})),
         "results": runs.iter().map(result).collect::<Vec<_>>(),
     })
+}
+
+/// A spec's permutations as one document: each result is a run, plus the names of the steps in
+/// the order they were launched (`permutation`) and, with `--all-permutations`, its `class`.
+pub fn spec_document(
+    lesson: &Lesson,
+    runs: &[(LessonRun, Option<Classification>)],
+    server: &str,
+    cluster: Option<StartTimings>,
+) -> Value {
+    let mut doc = document(&[], server, cluster);
+    doc["results"] = runs
+        .iter()
+        .map(|(run, class)| {
+            let mut value = result(run);
+            value["permutation"] = json!(launched_steps(lesson, run));
+            if let Some(class) = class {
+                value["class"] = json!(super::interleavings::label(class).0);
+            }
+            value
+        })
+        .collect();
+    doc
+}
+
+/// Every interleaving of a lesson's steps at each level, as one document: each result is the run
+/// (or just lesson and level when none finished), its `interleaving`, whether it is `serial`,
+/// and its `class`.
+pub fn interleavings_document(
+    lesson: &Lesson,
+    tables: &[(IsolationLevel, Vec<InterleavingRun>)],
+    server: &str,
+) -> Value {
+    let mut results = Vec::new();
+    for (level, runs) in tables {
+        for run in runs {
+            let mut value = match &run.run {
+                Some(r) => result(r),
+                None => json!({"lesson": lesson.id, "level": level.slug()}),
+            };
+            value["interleaving"] = json!(
+                run.schedule
+                    .steps
+                    .iter()
+                    .map(|s| lesson.steps[s.step].name.clone())
+                    .collect::<Vec<_>>()
+            );
+            value["serial"] = json!(interleavings::is_serial(lesson, &run.schedule));
+            value["class"] = json!(super::interleavings::label(&run.class).0);
+            results.push(value);
+        }
+    }
+    json!({
+        "txlab_version": env!("CARGO_PKG_VERSION"),
+        "server": server,
+        "results": results,
+    })
+}
+
+/// A document as printed: pretty, one trailing newline.
+pub fn to_text(doc: &Value) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).unwrap_or_default()
+    )
+}
+
+/// The names of the steps in the order the run launched them.
+fn launched_steps(lesson: &Lesson, run: &LessonRun) -> Vec<String> {
+    run.timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Launch { .. }))
+        .filter_map(|e| e.step.map(|s| lesson.steps[s].name.clone()))
+        .collect()
 }
 
 /// One run as a JSON object.
