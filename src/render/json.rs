@@ -260,3 +260,98 @@ fn events(run: &LessonRun) -> Vec<Value> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::catalog;
+    use crate::engine::lesson::{Schedule, ScheduledStep};
+    use crate::render::testing::two_session_run;
+
+    /// A built-in lesson carrying the hand-made run's steps, so step indices agree.
+    fn lesson_for(run: &LessonRun) -> Lesson {
+        Lesson {
+            steps: run.steps.clone(),
+            ..catalog::builtin().remove(0)
+        }
+    }
+
+    /// Before issue 9 the command line patched `document`'s results by hand; the renderer must
+    /// produce the very same text.
+    #[test]
+    fn spec_documents_match_the_hand_patched_ones() {
+        let run = two_session_run();
+        let lesson = lesson_for(&run);
+        let class = Classification::Observed {
+            aborted: None,
+            waited: true,
+        };
+        let runs = vec![(run.clone(), Some(class)), (run.clone(), None)];
+        let plain: Vec<LessonRun> = runs.iter().map(|(r, _)| r.clone()).collect();
+        let mut patched = document(&plain, "PostgreSQL 15", None);
+        for (value, (run, class)) in patched["results"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&runs)
+        {
+            value["permutation"] = json!(launched_steps(&lesson, run));
+            if let Some(class) = class {
+                value["class"] = json!(super::super::interleavings::label(class).0);
+            }
+        }
+        let rendered = spec_document(&lesson, &runs, "PostgreSQL 15", None);
+        assert_eq!(to_text(&rendered), to_text(&patched));
+        assert_eq!(
+            rendered["results"][0]["permutation"],
+            json!(["a1", "b1", "a2", "b2"])
+        );
+        assert!(rendered["results"][1].get("class").is_none());
+    }
+
+    #[test]
+    fn interleavings_documents_keep_their_fields() {
+        let run = two_session_run();
+        let lesson = lesson_for(&run);
+        let schedule = Schedule {
+            steps: [0, 2, 1, 3]
+                .into_iter()
+                .map(|step| ScheduledStep {
+                    step,
+                    blockers: Vec::new(),
+                })
+                .collect(),
+        };
+        let class = Classification::Impossible;
+        let tables = vec![(
+            IsolationLevel::ReadCommitted,
+            vec![
+                InterleavingRun {
+                    schedule: schedule.clone(),
+                    class: class.clone(),
+                    run: Some(Box::new(run.clone())),
+                },
+                InterleavingRun {
+                    schedule: schedule.clone(),
+                    class: class.clone(),
+                    run: None,
+                },
+            ],
+        )];
+        let doc = interleavings_document(&lesson, &tables, "PostgreSQL 15");
+        let results = doc["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["lesson"], json!(run.lesson_id));
+        assert_eq!(results[0]["interleaving"], json!(["a1", "a2", "b1", "b2"]));
+        assert_eq!(results[1]["level"], json!("read-committed"));
+        assert_eq!(
+            results[1]["serial"],
+            json!(interleavings::is_serial(&lesson, &schedule))
+        );
+        assert_eq!(
+            results[1]["class"],
+            json!(super::super::interleavings::label(&class).0)
+        );
+        assert!(doc.get("local_cluster").is_none());
+    }
+}
