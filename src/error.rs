@@ -74,8 +74,17 @@ pub enum TxlabError {
     #[error("database error: {0}")]
     Database(String),
 
+    /// SIGINT (Ctrl-C): the run was unwound and cleaned up; exit 130.
     #[error("interrupted")]
     Interrupted,
+
+    /// SIGTERM: the run was unwound and cleaned up; exit 143.
+    #[error("terminated (SIGTERM)")]
+    Terminated,
+
+    /// Standard output could not be written (a full disk; a closed pipe ends quietly instead).
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
 
     #[error("invalid {flag} '{value}'")]
     BadBenchFlag {
@@ -119,7 +128,8 @@ impl TxlabError {
             TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
-            TxlabError::Interrupted => "the run was interrupted; its schema and connections were removed".into(),
+            TxlabError::Interrupted | TxlabError::Terminated => "what the run created (schema, connections, a throwaway cluster) was removed".into(),
+            TxlabError::Output(_) => "check where standard output goes: a full disk, or a file that cannot grow".into(),
             TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
             TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),
             TxlabError::Stopped => "the run was stopped at a step; its schema and connections were removed".into(),

@@ -3,7 +3,9 @@
 //!
 //! Data flows one way: [`engine::lesson`] → [`engine::scheduler`] → [`engine::event::Timeline`] →
 //! [`render`]. [`db`] finds or starts the server; [`cli`] is the command-line edge; [`classroom`]
-//! paces runs for a class (`--step`, `--quiz`).
+//! paces runs for a class (`--step`, `--quiz`). Below the edge and above the engine: [`lab`] (server
+//! + sandbox + cleanup), [`plan`] (what a run command will do), [`signal`] (the one signal
+//! listener) and [`output`] (the one stdout writer). Nothing but `main` imports [`cli`].
 
 pub mod bench;
 pub mod classroom;
@@ -11,8 +13,12 @@ pub mod cli;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod lab;
 pub mod model;
+pub mod output;
+pub mod plan;
 pub mod render;
+pub mod signal;
 pub mod spec;
 
 pub use error::{Result, TxlabError};

@@ -2,10 +2,10 @@
 //! and the throughput of the last half second. Hidden when stderr is not a terminal (the style
 //! decides); cleared before results are printed.
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar};
 
 use super::options::Strategy;
-use crate::render::Style;
+use crate::render::{Style, progress};
 
 /// The bars of one run.
 pub struct LiveBars {
@@ -14,32 +14,14 @@ pub struct LiveBars {
 }
 
 impl LiveBars {
-    /// One bar per strategy, each `len` units long (milliseconds or transactions).
+    /// One bar per strategy, each `len` units long (milliseconds or transactions), from the one
+    /// progress-bar factory ([`crate::render::progress`]).
     pub fn new(style: &Style, strategies: &[Strategy], len: u64) -> LiveBars {
-        LiveBars::build(style.progress, strategies, len)
-    }
-
-    /// Bars that draw nothing, for library callers and tests.
-    pub fn hidden(strategies: &[Strategy]) -> LiveBars {
-        LiveBars::build(false, strategies, 1)
-    }
-
-    fn build(visible: bool, strategies: &[Strategy], len: u64) -> LiveBars {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let multi = MultiProgress::with_draw_target(target);
-        let template = ProgressStyle::with_template("{prefix:>13} [{bar:30}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let multi = progress::group(style);
         let bars = strategies
             .iter()
             .map(|s| {
-                let bar = multi.add(ProgressBar::new(len.max(1)));
-                bar.set_style(template.clone());
-                bar.set_prefix(s.name());
+                let bar = progress::labelled(&multi, len, s.name());
                 bar.set_message("waiting");
                 (*s, bar)
             })
@@ -47,6 +29,17 @@ impl LiveBars {
         LiveBars { multi, bars }
     }
 
+    /// Bars that draw nothing, for library callers and tests.
+    pub fn hidden(strategies: &[Strategy]) -> LiveBars {
+        let style = Style {
+            color: false,
+            width: crate::render::style::MAX_WIDTH,
+            progress: false,
+        };
+        LiveBars::new(&style, strategies, 1)
+    }
+
+    /// The bar of `strategy` (a hidden one if the run has no such strategy).
     pub fn bar(&self, strategy: Strategy) -> ProgressBar {
         self.bars
             .iter()

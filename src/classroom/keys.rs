@@ -113,7 +113,7 @@ impl Keys {
                 }
             } else {
                 if let Some(p) = prompt.take() {
-                    show(&p);
+                    crate::output::print(&p)?;
                 }
                 let line = self.next_line().await?;
                 match line {
@@ -148,11 +148,6 @@ impl Keys {
     }
 }
 
-/// Prints the prompt (through the one stdout writer).
-fn show(prompt: &str) {
-    crate::cli::demo::print_out(prompt);
-}
-
 /// Sets the flag when dropped, so an abandoned wait ends its thread; on a terminal it also puts
 /// the terminal back at once.
 struct CancelOnDrop {
@@ -170,8 +165,9 @@ impl Drop for CancelOnDrop {
             // SAFETY: restoring attributes read from the same descriptor.
             unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, original) };
             if !self.done {
-                // The prompt line was left open; end it so what follows starts on a new line.
-                println!();
+                // The prompt line was left open; end it so what follows starts on a new line (if
+                // stdout is gone there is nothing to tidy).
+                let _ = crate::output::print("\n");
             }
         }
     }
@@ -190,7 +186,24 @@ async fn wait_for_input(terminal: bool, prompt: Option<String>) -> Result<Option
         .await
         .map_err(|e| TxlabError::Classroom(format!("reading keys failed: {e}")))?;
     guard.done = true;
-    read.map_err(|e| TxlabError::Classroom(format!("cannot read keys from standard input: {e}")))
+    read.map_err(|e| match e {
+        Failed::Prompt(e) => e,
+        Failed::Read(e) => {
+            TxlabError::Classroom(format!("cannot read keys from standard input: {e}"))
+        }
+    })
+}
+
+/// Why a wait for keys ended without one: the prompt could not be printed, or stdin failed.
+enum Failed {
+    Prompt(TxlabError),
+    Read(std::io::Error),
+}
+
+impl From<std::io::Error> for Failed {
+    fn from(e: std::io::Error) -> Failed {
+        Failed::Read(e)
+    }
 }
 
 #[cfg(unix)]
@@ -198,14 +211,14 @@ fn read_blocking(
     terminal: bool,
     prompt: Option<String>,
     cancel: &AtomicBool,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> Result<Option<Vec<u8>>, Failed> {
     let _mode = if terminal {
         Some(unix::KeyMode::enter()?)
     } else {
         None
     };
     if let Some(p) = prompt {
-        show(&p);
+        crate::output::print(&p).map_err(Failed::Prompt)?;
     }
     loop {
         if cancel.load(Ordering::SeqCst) {
@@ -220,7 +233,7 @@ fn read_blocking(
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(e);
+                return Err(e.into());
             }
             if n == 0 {
                 return Ok(None);
@@ -235,9 +248,9 @@ fn read_blocking(
     _terminal: bool,
     prompt: Option<String>,
     _cancel: &AtomicBool,
-) -> std::io::Result<Option<Vec<u8>>> {
+) -> Result<Option<Vec<u8>>, Failed> {
     if let Some(p) = prompt {
-        show(&p);
+        crate::output::print(&p).map_err(Failed::Prompt)?;
     }
     let mut line = String::new();
     let n = std::io::stdin().read_line(&mut line)?;

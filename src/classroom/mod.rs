@@ -8,19 +8,3 @@ pub mod keys;
 pub mod score;
 pub mod screen;
 pub mod stepper;
-
-/// When to stop and wait for the teacher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pace {
-    /// `--step`: before every step.
-    pub every_step: bool,
-    /// `--quiz`: at quiz points, with the question.
-    pub quiz: bool,
-}
-
-impl Pace {
-    /// Whether the run is paced at all (otherwise it runs straight through).
-    pub fn any(self) -> bool {
-        self.every_step || self.quiz
-    }
-}

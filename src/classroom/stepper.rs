@@ -7,18 +7,18 @@ use std::io::IsTerminal;
 
 use tokio::sync::mpsc;
 
-use super::Pace;
 use super::keys::{Key, Keys};
 use super::score::QuizBook;
 use super::screen::{self, NextStep};
-use crate::cli::demo::{Plan, print_out};
-use crate::cli::lab::Lab;
 use crate::engine::event::{Event, Timeline};
 use crate::engine::lesson::{Lesson, StepDef};
 use crate::engine::run::steps_at;
 use crate::engine::runner::{LessonRun, SessionInfo};
 use crate::engine::{GateRequest, IsolationLevel, RunOptions, StepGate, run_lesson};
 use crate::error::{Result, TxlabError};
+use crate::lab::Lab;
+use crate::output::print;
+use crate::plan::{Pace, Plan};
 use crate::render::{self, Style};
 
 /// How one attempt at a run ended.
@@ -42,7 +42,8 @@ struct Classroom<'a> {
 }
 
 /// Runs the plan at the teacher's pace; returns whether every run matched its expectation.
-pub async fn execute(lab: &Lab, plan: Plan, style: &Style, pace: Pace) -> Result<bool> {
+pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
+    let pace = plan.pace;
     let mut room = Classroom {
         lab,
         options: &plan.options,
@@ -58,21 +59,21 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style, pace: Pace) -> Result
         loop {
             match room.attempt(lesson, *level).await? {
                 Ending::Finished(mut run) => {
-                    run.levels_shown = plan.runs.iter().filter(|(l, _)| l.id == lesson.id).count();
+                    run.levels_shown = plan.levels_shown(&lesson.id);
                     finished.push(*run);
-                    print_out("\n");
+                    print("\n")?;
                     break;
                 }
-                Ending::Replay => print_out(&screen::replaying(&lesson.title)),
+                Ending::Replay => print(&screen::replaying(&lesson.title))?,
                 Ending::Quit => break 'runs,
             }
         }
     }
     if pace.quiz && !room.book.is_empty() {
-        print_out(&format!("{}\n", screen::score(&room.book.score())));
+        print(&format!("{}\n", screen::score(&room.book.score())))?;
     }
-    if let Some(summary) = crate::cli::demo::summary(&finished, plan.matrix, style) {
-        print_out(&summary);
+    if let Some(summary) = render::summary::render(&finished, plan.matrix, style) {
+        print(&summary)?;
     }
     let all_match = finished
         .iter()
@@ -106,7 +107,7 @@ impl Classroom<'_> {
                         view.events.push(event);
                     }
                     view.pids = request.session_pids.clone();
-                    self.catch_up(&mut view, attempt);
+                    self.catch_up(&mut view, attempt)?;
                     if let Some(ending) = self.at_gate(lesson, request, attempt).await? {
                         stopped = Some(ending);
                     }
@@ -118,10 +119,10 @@ impl Classroom<'_> {
         }
         match result {
             Ok(run) => {
-                view.print_rows(&run, self.style);
+                view.print_rows(&run, self.style)?;
                 let reveals = self.book.reveal_rest(attempt, &run.timeline);
-                self.print_reveals(reveals);
-                print_out(&render::timeline::footer(&run, self.style));
+                self.print_reveals(reveals)?;
+                print(&render::timeline::footer(&run, self.style))?;
                 Ok(Ending::Finished(Box::new(run)))
             }
             Err(TxlabError::Stopped) => {
@@ -136,21 +137,22 @@ impl Classroom<'_> {
     }
 
     /// Prints the rows recorded since the last look, and any quiz the run has now settled.
-    fn catch_up(&mut self, view: &mut LiveView, attempt: usize) {
-        view.print_new_rows(self.style);
+    fn catch_up(&mut self, view: &mut LiveView, attempt: usize) -> Result<()> {
+        view.print_new_rows(self.style)?;
         let timeline = Timeline {
             events: view.events.clone(),
         };
         let reveals = self.book.reveal_settled(attempt, &timeline);
-        self.print_reveals(reveals);
+        self.print_reveals(reveals)
     }
 
-    fn print_reveals(&self, reveals: Vec<super::score::Reveal>) {
+    fn print_reveals(&self, reveals: Vec<super::score::Reveal>) -> Result<()> {
         for r in reveals {
             for line in screen::reveal(&r, self.style.width) {
-                print_out(&format!("{line}\n"));
+                print(&format!("{line}\n"))?;
             }
         }
+        Ok(())
     }
 
     /// At a gate: run the step straight away, or show it and wait for the teacher. Returns how
@@ -193,9 +195,9 @@ impl Classroom<'_> {
             .next(quiz.map_or(0, |q| q.answers.len()), &text)
             .await?;
         if self.erase && self.keys.is_terminal() {
-            print_out(&screen::erase(lines.len()));
+            print(&screen::erase(lines.len()))?;
         } else {
-            print_out("\n");
+            print("\n")?;
         }
         match key {
             Key::Run | Key::Answer(_) => {
@@ -205,7 +207,7 @@ impl Classroom<'_> {
                         _ => None,
                     };
                     for line in screen::answered(quiz, guess, self.style.width) {
-                        print_out(&format!("{line}\n"));
+                        print(&format!("{line}\n"))?;
                     }
                     self.book.ask(attempt, quiz, guess);
                 }
@@ -264,11 +266,11 @@ impl<'a> LiveView<'a> {
         )
     }
 
-    fn print_new_rows(&mut self, style: &Style) {
-        self.print_rows(&self.provisional(), style);
+    fn print_new_rows(&mut self, style: &Style) -> Result<()> {
+        self.print_rows(&self.provisional(), style)
     }
 
-    fn print_rows(&mut self, run: &LessonRun, style: &Style) {
+    fn print_rows(&mut self, run: &LessonRun, style: &Style) -> Result<()> {
         let mut text = String::new();
         if !self.header_printed {
             text.push_str(&render::timeline::header(run, style));
@@ -279,6 +281,6 @@ impl<'a> LiveView<'a> {
             text.push_str(row);
         }
         self.rows_printed = self.rows_printed.max(rows.len());
-        print_out(&text);
+        print(&text)
     }
 }

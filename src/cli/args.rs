@@ -1,11 +1,14 @@
-//! Command-line flags, parsed by clap. Raw flags become a validated plan in the command modules
-//! before any work starts.
+//! Every command-line flag, parsed by clap, in one file (as sqlx-cli's `opt.rs`). Raw flags become
+//! a validated plan in the command modules before any work starts.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::bench::export::BenchFormat;
+use crate::bench::options::Workload;
 use crate::render::ColorChoice;
+pub use crate::render::OutputFormat;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,7 +32,7 @@ installed server binaries and removes it afterwards. Everything a run creates li
 its own, dropped at the end (Ctrl-C included).
 
 Exit codes: 0 ok · 1 --check found a run that differs from PostgreSQL's documented behaviour, or
-a bench invariant broke · 2 error · 130 interrupted.";
+a bench invariant broke · 2 error · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).";
 
 /// txlab: watch real PostgreSQL transactions collide, one step at a time.
 #[derive(Debug, Parser)]
@@ -69,8 +72,8 @@ pub enum Command {
     /// List the built-in lessons.
     List,
     /// Measure locking strategies under contention: throughput, latency, retries, lock waits.
-    #[command(after_help = super::bench::EXAMPLES)]
-    Bench(super::bench::BenchArgs),
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
 }
 
 /// How a lesson run is shown and judged; shared by `demo` and `run`.
@@ -130,17 +133,82 @@ pub struct RunArgs {
     pub all_permutations: bool,
 }
 
-/// Output formats for runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Timelines for people.
-    Text,
-    /// One JSON document with a `results` array (docs/output.md).
-    Json,
-    /// A handout: explanation, timeline table, verdict (docs/classroom.md).
-    Markdown,
-    /// One self-contained page for a projector or to hand out (docs/classroom.md).
-    Html,
-    /// Exactly what PostgreSQL's isolationtester prints (for .spec files; docs/specs.md).
-    Isolationtester,
+/// The examples under `txlab bench --help`.
+pub const BENCH_EXAMPLES: &str = "\
+Examples:
+  txlab bench transfer --strategy all --clients 8 --accounts 1000 --duration 10s
+  txlab bench transfer --strategy pessimistic,optimistic --clients 8 --contention sweep
+  txlab bench counter --strategy all --clients 16 --duration 5s --format json
+  txlab bench counter --strategy naive --clients 8 --duration 1s     lost updates: exit 1
+
+Every (strategy, K) point gets fresh tables and a fresh pool; figures are for the measured window
+after the warm-up. docs/bench.md explains each strategy and how each figure is measured.";
+
+/// Flags of `txlab bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What every transaction does: `transfer` (random transfers between K accounts) or
+    /// `counter` (one hot row).
+    #[arg(value_enum)]
+    pub workload: Workload,
+
+    /// Strategies to compare: `all`, or a comma list of pessimistic, optimistic, atomic,
+    /// serializable, advisory (and naive: no protection, to watch the invariant check fail).
+    #[arg(long, short = 's', default_value = "all", value_name = "LIST")]
+    pub strategy: Vec<String>,
+
+    /// Concurrent clients.
+    #[arg(long, short = 'c', default_value_t = 8)]
+    pub clients: usize,
+
+    /// Accounts for `transfer`: fewer accounts, hotter rows.
+    #[arg(long, short = 'k', default_value_t = 1000, value_name = "K")]
+    pub accounts: u32,
+
+    /// `sweep` runs each strategy at K = 2, 8, 32, 128, 1024 and charts throughput against K;
+    /// a comma list of K values sweeps those instead.
+    #[arg(long, value_name = "sweep|K,K,...")]
+    pub contention: Option<String>,
+
+    /// Measured time per point, e.g. 10s or 500ms [default: 10s; 2s per point in a sweep].
+    #[arg(long, short = 'd', conflicts_with = "transactions")]
+    pub duration: Option<String>,
+
+    /// Measure this many transactions per point instead of a duration.
+    #[arg(long, short = 't')]
+    pub transactions: Option<u64>,
+
+    /// Warm-up before each measured window [default: a fifth of the duration, at most 1s].
+    #[arg(long)]
+    pub warmup: Option<String>,
+
+    /// Application work between a transaction's read and its write (e.g. 5ms); pessimistic and
+    /// advisory hold their locks through it.
+    #[arg(long, default_value = "0ms")]
+    pub think: String,
+
+    /// Pooled connections [default: one per client].
+    #[arg(long)]
+    pub pool_size: Option<usize>,
+
+    /// Opening balance of every account (NUMERIC, two decimals).
+    #[arg(long, default_value = "1000000.00")]
+    pub balance: String,
+
+    /// Seed for the accounts, amounts and backoff jitter each client draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Attempts per transaction before it is given up.
+    #[arg(long, default_value_t = 50)]
+    pub max_attempts: u32,
+
+    /// Worker threads that run the clients; 0 runs them on txlab's own thread [default: the
+    /// number of CPUs, at most 4].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: BenchFormat,
 }

@@ -1,106 +1,29 @@
 //! `txlab bench`: flags → a validated [`BenchPlan`], the run in a lab, results in the chosen
-//! format on stdout, and the exit code (0 ok, 1 an invariant broke, 2 error, 130 interrupted).
+//! format on stdout, and the exit code (0 ok, 1 an invariant broke, 2 error, 130 interrupted,
+//! 143 terminated).
 //!
-//! Ctrl-C is handled here rather than by [`Lab::run`]: the first one asks the run to stop at the
-//! next transaction boundary so the partial results and invariants can still be printed; a second
-//! one abandons the run, and the sandbox is cleaned up as after any error.
+//! Signals are raced here rather than by [`Lab::run`]: the first Ctrl-C (or SIGTERM) asks the run
+//! to stop at the next transaction boundary so the partial results and invariants can still be
+//! printed; a second one abandons the run, and the sandbox is cleaned up as after any error.
 
 use std::time::Duration;
 
-use clap::Args;
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
-use super::demo::print_out;
+use super::args::BenchArgs;
 use super::exit;
-use super::lab::Lab;
-use crate::bench::export::{self, BenchFormat};
+use crate::bench::export;
 use crate::bench::options::{
     self, BenchPlan, Contention, SWEEP_ACCOUNTS, Stop, Workload, parse_duration, parse_strategies,
 };
 use crate::bench::progress::LiveBars;
 use crate::bench::run::{self, units_per_point};
 use crate::error::{Result, TxlabError};
+use crate::lab::Lab;
+use crate::output::print;
 use crate::render::Style;
-
-pub const EXAMPLES: &str = "\
-Examples:
-  txlab bench transfer --strategy all --clients 8 --accounts 1000 --duration 10s
-  txlab bench transfer --strategy pessimistic,optimistic --clients 8 --contention sweep
-  txlab bench counter --strategy all --clients 16 --duration 5s --format json
-  txlab bench counter --strategy naive --clients 8 --duration 1s     lost updates: exit 1
-
-Every (strategy, K) point gets fresh tables and a fresh pool; figures are for the measured window
-after the warm-up. docs/bench.md explains each strategy and how each figure is measured.";
-
-/// Flags of `txlab bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// What every transaction does: `transfer` (random transfers between K accounts) or
-    /// `counter` (one hot row).
-    #[arg(value_enum)]
-    pub workload: Workload,
-
-    /// Strategies to compare: `all`, or a comma list of pessimistic, optimistic, atomic,
-    /// serializable, advisory (and naive: no protection, to watch the invariant check fail).
-    #[arg(long, short = 's', default_value = "all", value_name = "LIST")]
-    pub strategy: Vec<String>,
-
-    /// Concurrent clients.
-    #[arg(long, short = 'c', default_value_t = 8)]
-    pub clients: usize,
-
-    /// Accounts for `transfer`: fewer accounts, hotter rows.
-    #[arg(long, short = 'k', default_value_t = 1000, value_name = "K")]
-    pub accounts: u32,
-
-    /// `sweep` runs each strategy at K = 2, 8, 32, 128, 1024 and charts throughput against K;
-    /// a comma list of K values sweeps those instead.
-    #[arg(long, value_name = "sweep|K,K,...")]
-    pub contention: Option<String>,
-
-    /// Measured time per point, e.g. 10s or 500ms [default: 10s; 2s per point in a sweep].
-    #[arg(long, short = 'd', conflicts_with = "transactions")]
-    pub duration: Option<String>,
-
-    /// Measure this many transactions per point instead of a duration.
-    #[arg(long, short = 't')]
-    pub transactions: Option<u64>,
-
-    /// Warm-up before each measured window [default: a fifth of the duration, at most 1s].
-    #[arg(long)]
-    pub warmup: Option<String>,
-
-    /// Application work between a transaction's read and its write (e.g. 5ms); pessimistic and
-    /// advisory hold their locks through it.
-    #[arg(long, default_value = "0ms")]
-    pub think: String,
-
-    /// Pooled connections [default: one per client].
-    #[arg(long)]
-    pub pool_size: Option<usize>,
-
-    /// Opening balance of every account (NUMERIC, two decimals).
-    #[arg(long, default_value = "1000000.00")]
-    pub balance: String,
-
-    /// Seed for the accounts, amounts and backoff jitter each client draws.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-
-    /// Attempts per transaction before it is given up.
-    #[arg(long, default_value_t = 50)]
-    pub max_attempts: u32,
-
-    /// Worker threads that run the clients; 0 runs them on txlab's own thread [default: the
-    /// number of CPUs, at most 4].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: BenchFormat,
-}
+use crate::signal::{self, Signal};
 
 /// Turns the flags into a plan, or says which flag is wrong.
 pub fn plan(args: &BenchArgs) -> Result<BenchPlan> {
@@ -230,11 +153,8 @@ fn parse_k_list(list: &str) -> Result<Vec<u32>> {
 /// Runs `txlab bench`; returns the exit code.
 pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style) -> Result<u8> {
     let plan = plan(&args)?;
-    let mut signals = Signals::new()?;
-    let lab = tokio::select! {
-        lab = Lab::open(database_url) => lab?,
-        _ = signals.next() => return Err(TxlabError::Interrupted),
-    };
+    let mut signals = signal::Listener::default();
+    let lab = Lab::open(database_url).await?;
     let points_per_strategy = plan.account_counts().len() as u64;
     let bars = LiveBars::new(
         style,
@@ -242,18 +162,18 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
         units_per_point(&plan) * points_per_strategy,
     );
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut first_signal = None;
     let result = {
         let work = run::run(&lab.server, &lab.sandbox, &plan, &bars, stop_rx);
         tokio::pin!(work);
-        let mut stopping = false;
         loop {
             tokio::select! {
                 r = &mut work => break r,
-                _ = signals.next() => {
-                    if stopping {
-                        break Err(TxlabError::Interrupted);
+                heard = signals.next() => {
+                    if first_signal.is_some() {
+                        break Err(heard.error());
                     }
-                    stopping = true;
+                    first_signal = Some(heard);
                     let _ = stop_tx.send(true);
                 }
             }
@@ -268,45 +188,18 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
         }
     };
     let exporter = export::exporter(args.format, *style);
-    print_out(&export::to_string(exporter.as_ref(), &report));
+    print(&export::to_string(exporter.as_ref(), &report))?;
     if !report.invariants_ok {
         let broken = report.broken();
         let e = TxlabError::InvariantBroken(broken.join("; "));
         super::report(&anyhow::Error::from(e), None);
         return Ok(exit::ANSWER_IS_NO);
     }
-    Ok(if report.interrupted {
-        exit::INTERRUPTED
-    } else {
-        exit::OK
+    Ok(match (report.interrupted, first_signal) {
+        (true, Some(Signal::Terminate)) => exit::TERMINATED,
+        (true, _) => exit::INTERRUPTED,
+        (false, _) => exit::OK,
     })
-}
-
-/// SIGINT and SIGTERM as a stream, so the second one can be told from the first.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let listen = |kind| {
-            signal(kind)
-                .map_err(|e| TxlabError::Database(format!("cannot listen for signals: {e}")))
-        };
-        Ok(Signals {
-            interrupt: listen(SignalKind::interrupt())?,
-            terminate: listen(SignalKind::terminate())?,
-        })
-    }
-
-    async fn next(&mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
-//! The command-line edge: parse flags, run one command, print errors once as `error:` plus
-//! `hint:`, and map the outcome to a stable exit code (0 ok, 1 "ran, but the answer is no",
-//! 2 error, 130 interrupted).
+//! The command-line edge: parse flags, install the signal handlers, run one command, print errors
+//! once as `error:` plus `hint:`, and map the outcome to a stable exit code (see [`exit`]). This is
+//! the single exit point: commands return errors (a failed write to stdout included) and their
+//! cleanup runs before the code is decided here.
 
 pub mod args;
 pub mod bench;
 pub mod demo;
-pub mod lab;
 pub mod list;
+pub mod shared;
 pub mod spec;
 
 use std::process::ExitCode;
@@ -14,16 +15,23 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use self::args::{Cli, Command};
-use self::lab::Lab;
 use crate::error::TxlabError;
+use crate::output;
 use crate::render::Style;
 
 /// Exit codes, stable for scripts.
 pub mod exit {
+    /// Everything ran; also a closed stdout pipe (`txlab … | head`).
     pub const OK: u8 = 0;
+    /// Ran, but the answer is no: `--check` found a run that differs from PostgreSQL's documented
+    /// behaviour, or a bench invariant broke.
     pub const ANSWER_IS_NO: u8 = 1;
+    /// An error, printed as `error:` and `hint:`.
     pub const ERROR: u8 = 2;
+    /// Ctrl-C (SIGINT), after cleanup: 128 + 2.
     pub const INTERRUPTED: u8 = 130;
+    /// SIGTERM, after cleanup: 128 + 15.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// Parses the command line, runs it and returns the exit code.
@@ -44,50 +52,48 @@ pub fn main() -> ExitCode {
     };
     // One thread drives every session: the order in which answers arrive on their sockets is the
     // order they are seen in, which keeps causally related completions in causal order.
-    let result = runtime.block_on(dispatch(cli, style));
+    let result = runtime.block_on(async {
+        // Before anything that needs cleaning up exists: from here on a signal unwinds the
+        // command instead of killing the process.
+        crate::signal::install()
+            .map_err(|e| anyhow::anyhow!(e).context("cannot listen for signals"))?;
+        dispatch(cli, style).await.map_err(anyhow::Error::from)
+    });
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            let code = if matches!(e, TxlabError::Interrupted) {
-                exit::INTERRUPTED
-            } else {
-                exit::ERROR
-            };
-            report(&anyhow::Error::from(e), Some(code))
-        }
+        Err(e) => match e.downcast_ref::<TxlabError>() {
+            Some(e) if output::is_closed_pipe(e) => ExitCode::from(exit::OK),
+            Some(e @ (TxlabError::Interrupted | TxlabError::Terminated)) => {
+                eprintln!("error: {e}; {}", e.hint());
+                ExitCode::from(if matches!(e, TxlabError::Terminated) {
+                    exit::TERMINATED
+                } else {
+                    exit::INTERRUPTED
+                })
+            }
+            _ => report(&e, None),
+        },
     }
 }
 
 async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
+    let url = cli.global.database_url.as_deref();
     match cli.command {
         Command::List => {
-            demo::print_out(&list::render(&style));
+            output::print(&list::render(&style))?;
             Ok(exit::OK)
         }
         Command::Demo(args) => {
-            let plan = demo::Plan::for_demo(&args.lesson, &args.flags)?;
-            run_plan(cli.global.database_url.as_deref(), plan, &style).await
+            let plan = shared::plan_for_demo(&args.lesson, &args.flags)?;
+            demo::run(url, plan, &style).await
         }
-        Command::Run(args) if spec::handles(&args) => {
-            spec::run(cli.global.database_url.as_deref(), &args, &style).await
-        }
+        Command::Run(args) if spec::handles(&args) => spec::run(url, &args, &style).await,
         Command::Run(args) => {
-            let plan = demo::Plan::for_file(&args.file, &args.flags)?;
-            run_plan(cli.global.database_url.as_deref(), plan, &style).await
+            let plan = shared::plan_for_file(&args.file, &args.flags)?;
+            demo::run(url, plan, &style).await
         }
-        Command::Bench(args) => {
-            bench::execute(cli.global.database_url.as_deref(), args, &style).await
-        }
+        Command::Bench(args) => bench::execute(url, args, &style).await,
     }
-}
-
-async fn run_plan(url: Option<&str>, plan: demo::Plan, style: &Style) -> Result<u8, TxlabError> {
-    let lab = tokio::select! {
-        lab = Lab::open(url) => lab?,
-        _ = tokio::signal::ctrl_c() => return Err(TxlabError::Interrupted),
-    };
-    let ok = lab.run(demo::execute(&lab, plan, style)).await?;
-    Ok(if ok { exit::OK } else { exit::ANSWER_IS_NO })
 }
 
 /// Prints an error once, with its hint, and returns the exit code.

@@ -5,18 +5,16 @@
 
 use std::path::Path;
 
-use serde_json::json;
-
 use super::args::{OutputFormat, RunArgs};
-use super::demo::{parse_levels, print_out};
-use super::lab::Lab;
+use super::shared::{parse_levels, refuse_isolationtester_format, scheduler_settings};
 use crate::engine::catalog;
 use crate::engine::interleavings::{self, Classification, InterleavingRun};
 use crate::engine::lesson::Lesson;
 use crate::engine::runner::{LessonRun, RunOptions, SessionInfo};
-use crate::engine::scheduler::SchedulerSettings;
 use crate::engine::spec_runner::{self, PermutationRun, SpecRunOptions, SpecSummary};
 use crate::error::{Result, TxlabError};
+use crate::lab::Lab;
+use crate::output::print;
 use crate::render::{self, Style};
 use crate::spec::{self, compile::with_all_interleavings};
 
@@ -27,16 +25,6 @@ pub fn handles(args: &RunArgs) -> bool {
         || args.flags.format == OutputFormat::Isolationtester
 }
 
-/// `--format isolationtester` only makes sense for specs.
-pub fn refuse_isolationtester_format(format: OutputFormat) -> Result<()> {
-    if format == OutputFormat::Isolationtester {
-        return Err(TxlabError::BadArguments(
-            "--format isolationtester prints PostgreSQL's isolationtester output and needs a .spec file".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Runs `txlab run` for a spec, or for a lesson with `--all-permutations`.
 pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
     if spec::is_spec(&args.file) {
@@ -44,13 +32,6 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     } else {
         refuse_isolationtester_format(args.flags.format)?;
         run_lesson_interleavings(url, &args.file, args, style).await
-    }
-}
-
-async fn open_lab(url: Option<&str>) -> Result<Lab> {
-    tokio::select! {
-        lab = Lab::open(url) => lab,
-        _ = tokio::signal::ctrl_c() => Err(TxlabError::Interrupted),
     }
 }
 
@@ -66,7 +47,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     if args.all_permutations && compiled.has_permutations {
         with_all_interleavings(&mut lesson, &args.file.display().to_string())?;
     }
-    let lab = open_lab(url).await?;
+    let lab = Lab::open(url).await?;
     // A throwaway cluster started for this run is as fresh as it gets: use its own database
     // rather than paying for CREATE DATABASE; on a server the user runs, create one.
     let database = lab
@@ -117,27 +98,34 @@ async fn run_spec(
     let total = lesson.schedules.len();
     let bar = render::progress::bar(total as u64, style, "permutations");
     if let SpecOutput::Isolationtester = output {
-        print_out(&render::isolationtester::header(lesson));
+        print(&render::isolationtester::header(lesson))?;
     }
     let mut json_runs: Vec<(LessonRun, Option<Classification>)> = Vec::new();
     let mut table: Vec<InterleavingRun> = Vec::new();
+    // The runner's callback cannot stop it: the first failed write is kept, later output skipped,
+    // and the error returned once the runner has finished (and cleaned up).
+    let mut write_failed: Option<TxlabError> = None;
     let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
         match output {
+            _ if write_failed.is_some() => {}
             SpecOutput::Isolationtester => {
                 let text = render::isolationtester::permutation(lesson, infos, run);
-                bar.suspend(|| {
-                    print_out(&text);
-                    for line in render::isolationtester::complaints(lesson, run) {
-                        eprintln!("{line}");
-                    }
-                });
+                write_failed = bar
+                    .suspend(|| {
+                        print(&text)?;
+                        for line in render::isolationtester::complaints(lesson, run) {
+                            eprintln!("{line}");
+                        }
+                        Ok(())
+                    })
+                    .err();
             }
             SpecOutput::Timelines => {
                 let shown = render::timeline::render(
                     &LessonRun::permutation(lesson, infos, run, total),
                     style,
                 );
-                bar.suspend(|| print_out(&format!("{shown}\n")));
+                write_failed = bar.suspend(|| print(&format!("{shown}\n"))).err();
             }
             SpecOutput::Table => table.push(InterleavingRun {
                 schedule: lesson.schedules[run.index].clone(),
@@ -155,9 +143,12 @@ async fn run_spec(
         spec_runner::run_spec(&lab.server, &lab.sandbox, lesson, opts, &mut on_permutation).await;
     bar.finish_and_clear();
     let summary = summary?;
+    if let Some(e) = write_failed {
+        return Err(e);
+    }
     match output {
         SpecOutput::Isolationtester => {}
-        SpecOutput::Timelines => print_out(&summary_line(lesson, &summary)),
+        SpecOutput::Timelines => print(&summary_line(lesson, &summary))?,
         SpecOutput::Table => {
             let heading = format!(
                 "{}: {} interleavings of {} steps",
@@ -165,27 +156,16 @@ async fn run_spec(
                 table.len(),
                 lesson.steps.len()
             );
-            print_out(&render::interleavings::render(&heading, lesson, &table));
+            print(&render::interleavings::render(&heading, lesson, &table))?;
         }
         SpecOutput::Json => {
-            let runs: Vec<LessonRun> = json_runs.iter().map(|(r, _)| r.clone()).collect();
-            let mut doc = render::json::document(
-                &runs,
+            let doc = render::json::spec_document(
+                lesson,
+                &json_runs,
                 &lab.server.description,
                 lab.server.local_cluster().map(|c| c.timings),
             );
-            if let Some(results) = doc["results"].as_array_mut() {
-                for (value, (run, class)) in results.iter_mut().zip(&json_runs) {
-                    value["permutation"] = json!(permutation_names(lesson, run));
-                    if let Some(class) = class {
-                        value["class"] = json!(render::interleavings::label(class).0);
-                    }
-                }
-            }
-            print_out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            print(&render::json::to_text(&doc))?;
         }
     }
     Ok(super::exit::OK)
@@ -196,15 +176,6 @@ fn classify(run: &PermutationRun) -> Classification {
         Some(spec_runner::SpecFailure::Steps(why)) => Classification::Failed(why.clone()),
         _ => Classification::observed(&run.timeline),
     }
-}
-
-fn permutation_names(lesson: &Lesson, run: &LessonRun) -> Vec<String> {
-    run.timeline
-        .events
-        .iter()
-        .filter(|e| matches!(e.kind, crate::engine::EventKind::Launch { .. }))
-        .filter_map(|e| e.step.map(|s| lesson.steps[s].name.clone()))
-        .collect()
 }
 
 fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
@@ -252,12 +223,9 @@ async fn run_lesson_interleavings(
             spec::compile::MAX_INTERLEAVINGS
         )));
     }
-    let lab = open_lab(url).await?;
+    let lab = Lab::open(url).await?;
     let opts = RunOptions {
-        scheduler: SchedulerSettings {
-            step_timeout: std::time::Duration::from_secs(args.flags.step_timeout.max(1)),
-            ..Default::default()
-        },
+        scheduler: scheduler_settings(&args.flags),
         live: None,
         ..Default::default()
     };
@@ -284,34 +252,9 @@ async fn run_lesson_interleavings(
     let tables = lab.run(work).await?;
     match args.flags.format {
         OutputFormat::Json => {
-            let mut results = Vec::new();
-            for (level, runs) in &tables {
-                for run in runs {
-                    let mut value = match &run.run {
-                        Some(r) => render::json::result(r),
-                        None => json!({"lesson": lesson.id, "level": level.slug()}),
-                    };
-                    value["interleaving"] = json!(
-                        run.schedule
-                            .steps
-                            .iter()
-                            .map(|s| lesson.steps[s.step].name.clone())
-                            .collect::<Vec<_>>()
-                    );
-                    value["serial"] = json!(interleavings::is_serial(&lesson, &run.schedule));
-                    value["class"] = json!(render::interleavings::label(&run.class).0);
-                    results.push(value);
-                }
-            }
-            let doc = json!({
-                "txlab_version": env!("CARGO_PKG_VERSION"),
-                "server": lab.server.description,
-                "results": results,
-            });
-            print_out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            let doc =
+                render::json::interleavings_document(&lesson, &tables, &lab.server.description);
+            print(&render::json::to_text(&doc))?;
         }
         _ => {
             for (level, runs) in &tables {
@@ -322,10 +265,10 @@ async fn run_lesson_interleavings(
                     runs.len(),
                     lesson.steps.len()
                 );
-                print_out(&format!(
+                print(&format!(
                     "{}\n",
                     render::interleavings::render(&heading, &lesson, runs)
-                ));
+                ))?;
             }
         }
     }

@@ -5,6 +5,9 @@ use serde_json::{Value, json};
 
 use super::describe::verb;
 use crate::db::cluster::StartTimings;
+use crate::engine::IsolationLevel;
+use crate::engine::interleavings::{self, Classification, InterleavingRun};
+use crate::engine::lesson::Lesson;
 use crate::engine::run::LessonRun;
 use crate::model::event::{EventKind, StatementResult, TxEnd, millis};
 
@@ -17,6 +20,81 @@ pub fn document(runs: &[LessonRun], server: &str, cluster: Option<StartTimings>)
         "local_cluster": cluster.map(|c| json!({"initdb_ms": millis(c.initdb), "start_ms": millis(c.start)})),
         "results": runs.iter().map(result).collect::<Vec<_>>(),
     })
+}
+
+/// A spec's permutations as one document: each result is a run, plus the names of the steps in
+/// the order they were launched (`permutation`) and, with `--all-permutations`, its `class`.
+pub fn spec_document(
+    lesson: &Lesson,
+    runs: &[(LessonRun, Option<Classification>)],
+    server: &str,
+    cluster: Option<StartTimings>,
+) -> Value {
+    let mut doc = document(&[], server, cluster);
+    doc["results"] = runs
+        .iter()
+        .map(|(run, class)| {
+            let mut value = result(run);
+            value["permutation"] = json!(launched_steps(lesson, run));
+            if let Some(class) = class {
+                value["class"] = json!(super::interleavings::label(class).0);
+            }
+            value
+        })
+        .collect();
+    doc
+}
+
+/// Every interleaving of a lesson's steps at each level, as one document: each result is the run
+/// (or just lesson and level when none finished), its `interleaving`, whether it is `serial`,
+/// and its `class`.
+pub fn interleavings_document(
+    lesson: &Lesson,
+    tables: &[(IsolationLevel, Vec<InterleavingRun>)],
+    server: &str,
+) -> Value {
+    let mut results = Vec::new();
+    for (level, runs) in tables {
+        for run in runs {
+            let mut value = match &run.run {
+                Some(r) => result(r),
+                None => json!({"lesson": lesson.id, "level": level.slug()}),
+            };
+            value["interleaving"] = json!(
+                run.schedule
+                    .steps
+                    .iter()
+                    .map(|s| lesson.steps[s.step].name.clone())
+                    .collect::<Vec<_>>()
+            );
+            value["serial"] = json!(interleavings::is_serial(lesson, &run.schedule));
+            value["class"] = json!(super::interleavings::label(&run.class).0);
+            results.push(value);
+        }
+    }
+    json!({
+        "txlab_version": env!("CARGO_PKG_VERSION"),
+        "server": server,
+        "results": results,
+    })
+}
+
+/// A document as printed: pretty, one trailing newline.
+pub fn to_text(doc: &Value) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).unwrap_or_default()
+    )
+}
+
+/// The names of the steps in the order the run launched them.
+fn launched_steps(lesson: &Lesson, run: &LessonRun) -> Vec<String> {
+    run.timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Launch { .. }))
+        .filter_map(|e| e.step.map(|s| lesson.steps[s].name.clone()))
+        .collect()
 }
 
 /// One run as a JSON object.
@@ -181,4 +259,99 @@ fn events(run: &LessonRun) -> Vec<Value> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::catalog;
+    use crate::engine::lesson::{Schedule, ScheduledStep};
+    use crate::render::testing::two_session_run;
+
+    /// A built-in lesson carrying the hand-made run's steps, so step indices agree.
+    fn lesson_for(run: &LessonRun) -> Lesson {
+        Lesson {
+            steps: run.steps.clone(),
+            ..catalog::builtin().remove(0)
+        }
+    }
+
+    /// Before issue 9 the command line patched `document`'s results by hand; the renderer must
+    /// produce the very same text.
+    #[test]
+    fn spec_documents_match_the_hand_patched_ones() {
+        let run = two_session_run();
+        let lesson = lesson_for(&run);
+        let class = Classification::Observed {
+            aborted: None,
+            waited: true,
+        };
+        let runs = vec![(run.clone(), Some(class)), (run.clone(), None)];
+        let plain: Vec<LessonRun> = runs.iter().map(|(r, _)| r.clone()).collect();
+        let mut patched = document(&plain, "PostgreSQL 15", None);
+        for (value, (run, class)) in patched["results"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&runs)
+        {
+            value["permutation"] = json!(launched_steps(&lesson, run));
+            if let Some(class) = class {
+                value["class"] = json!(super::super::interleavings::label(class).0);
+            }
+        }
+        let rendered = spec_document(&lesson, &runs, "PostgreSQL 15", None);
+        assert_eq!(to_text(&rendered), to_text(&patched));
+        assert_eq!(
+            rendered["results"][0]["permutation"],
+            json!(["a1", "b1", "a2", "b2"])
+        );
+        assert!(rendered["results"][1].get("class").is_none());
+    }
+
+    #[test]
+    fn interleavings_documents_keep_their_fields() {
+        let run = two_session_run();
+        let lesson = lesson_for(&run);
+        let schedule = Schedule {
+            steps: [0, 2, 1, 3]
+                .into_iter()
+                .map(|step| ScheduledStep {
+                    step,
+                    blockers: Vec::new(),
+                })
+                .collect(),
+        };
+        let class = Classification::Impossible;
+        let tables = vec![(
+            IsolationLevel::ReadCommitted,
+            vec![
+                InterleavingRun {
+                    schedule: schedule.clone(),
+                    class: class.clone(),
+                    run: Some(Box::new(run.clone())),
+                },
+                InterleavingRun {
+                    schedule: schedule.clone(),
+                    class: class.clone(),
+                    run: None,
+                },
+            ],
+        )];
+        let doc = interleavings_document(&lesson, &tables, "PostgreSQL 15");
+        let results = doc["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["lesson"], json!(run.lesson_id));
+        assert_eq!(results[0]["interleaving"], json!(["a1", "a2", "b1", "b2"]));
+        assert_eq!(results[1]["level"], json!("read-committed"));
+        assert_eq!(
+            results[1]["serial"],
+            json!(interleavings::is_serial(&lesson, &schedule))
+        );
+        assert_eq!(
+            results[1]["class"],
+            json!(super::super::interleavings::label(&class).0)
+        );
+        assert!(doc.get("local_cluster").is_none());
+    }
 }

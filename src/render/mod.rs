@@ -16,9 +16,10 @@ pub mod palette;
 pub mod progress;
 pub mod quiz;
 pub mod style;
+pub mod summary;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod timeline;
 pub mod verdict;
 
-pub use style::{ColorChoice, Style};
+pub use style::{ColorChoice, OutputFormat, Style};

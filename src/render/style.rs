@@ -13,6 +13,21 @@ pub enum ColorChoice {
     Never,
 }
 
+/// What a lesson run prints (`--format`): which renderer gets the finished runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Timelines for people.
+    Text,
+    /// One JSON document with a `results` array (docs/output.md).
+    Json,
+    /// A handout: explanation, timeline table, verdict (docs/classroom.md).
+    Markdown,
+    /// One self-contained page for a projector or to hand out (docs/classroom.md).
+    Html,
+    /// Exactly what PostgreSQL's isolationtester prints (for .spec files; docs/specs.md).
+    Isolationtester,
+}
+
 /// The resolved output style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {

@@ -1,0 +1,51 @@
+//! The lab a command works in: the server (given or started), the sandbox, and the guarantee that
+//! whatever happens — success, error, Ctrl-C, SIGTERM — the schemas are dropped, txlab's
+//! connections are ended and a throwaway cluster is stopped and removed.
+
+use std::future::Future;
+
+use crate::db::{Sandbox, Server};
+use crate::error::{Result, TxlabError};
+use crate::signal;
+
+/// A server and the sandbox txlab keeps on it.
+pub struct Lab {
+    pub server: Server,
+    pub sandbox: Sandbox,
+}
+
+impl Lab {
+    /// Resolves the server. Starting a local cluster runs on a blocking thread, raced against the
+    /// signals: a signal during start-up lets the start-up finish and then drops the server it
+    /// produced (which stops and removes the cluster) before returning the signal's error.
+    pub async fn open(database_url: Option<&str>) -> Result<Lab> {
+        let url = database_url.map(str::to_string);
+        let mut startup = tokio::task::spawn_blocking(move || Server::resolve(url.as_deref()));
+        let server = tokio::select! {
+            started = &mut startup => started.map_err(|e| TxlabError::LocalCluster(e.to_string()))??,
+            heard = signal::received() => {
+                // A blocking start-up cannot be cut short; what it started is dropped here.
+                drop(startup.await);
+                return Err(heard.error());
+            }
+        };
+        Ok(Lab {
+            server,
+            sandbox: Sandbox::new(),
+        })
+    }
+
+    /// Runs `work`, racing it against the signals. On a signal or an error the in-flight work is
+    /// dropped and the sandbox cleaned up before returning.
+    pub async fn run<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let result = tokio::select! {
+            r = work => r,
+            heard = signal::received() => Err(heard.error()),
+        };
+        if result.is_err() {
+            self.sandbox.cleanup(&self.server).await;
+        }
+        self.sandbox.close_idle().await;
+        result
+    }
+}
