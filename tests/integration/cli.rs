@@ -119,7 +119,9 @@ fn bad_url_is_a_clean_error() {
 fn wrong_password_is_a_clean_error() {
     let server = util::server();
     let Some(cluster) = server.local_cluster() else {
-        eprintln!("skipped: needs the local cluster to require a password for one role");
+        util::skipped(format_args!(
+            "needs the local cluster to require a password for one role"
+        ));
         return;
     };
     let rt = util::runtime();

@@ -17,10 +17,10 @@ fn pairs_dir() -> Option<PathBuf> {
     if dir.join("deadlock-simple.spec").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no PostgreSQL isolation specs in {} (set TXLAB_PG_ISOLATION_DIR to the directory holding the .spec/.out pairs)",
+        util::skipped(format_args!(
+            "no PostgreSQL isolation specs in {} (set TXLAB_PG_ISOLATION_DIR to the directory holding the .spec/.out pairs)",
             dir.display()
-        );
+        ));
         None
     }
 }
@@ -123,7 +123,9 @@ fn non_superuser_url() -> Option<String> {
         })
     });
     if let Err(e) = created {
-        eprintln!("SKIPPED: cannot create the non-superuser role txlab_plain: {e}");
+        util::skipped(format_args!(
+            "cannot create the non-superuser role txlab_plain: {e}"
+        ));
         return None;
     }
     let url = util::database_url();

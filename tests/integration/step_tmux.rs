@@ -29,7 +29,9 @@ impl Tmux {
             .status()
             .is_ok_and(|s| s.success());
         if !available {
-            eprintln!("SKIPPED: tmux is not installed (Debian: apt-get install tmux)");
+            util::skipped(format_args!(
+                "tmux is not installed (Debian: apt-get install tmux)"
+            ));
             return None;
         }
         let socket = format!("txlab-test-{}-{name}", std::process::id());

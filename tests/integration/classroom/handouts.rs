@@ -8,7 +8,7 @@ use txlab::render;
 
 use super::run;
 use crate::util::normalise::{Layout, normalise};
-use crate::util::{fixture, txlab};
+use crate::util::{self, fixture, txlab};
 
 const SERVER: &str = "throwaway local PostgreSQL cluster";
 
@@ -66,9 +66,9 @@ fn html_export_loads_in_headless_chromium() {
                 .is_ok_and(|s| s.success())
         })
     else {
-        eprintln!(
-            "SKIPPED html_export_loads_in_headless_chromium: no chromium on PATH (Debian: apt-get install chromium)"
-        );
+        util::skipped(format_args!(
+            "no chromium on PATH (Debian: apt-get install chromium)"
+        ));
         return;
     };
     let out = txlab()

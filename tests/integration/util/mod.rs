@@ -95,6 +95,14 @@ pub fn txlab() -> Command {
     cmd
 }
 
+/// Says that the running test skipped a check and why, where `cargo test` shows it: written to
+/// stderr directly, past the test harness's capture (which hides what passing tests print).
+pub fn skipped(why: std::fmt::Arguments) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED in {test}: {why}");
+}
+
 /// What a finished `txlab` printed, as text.
 pub struct Output {
     pub code: i32,
