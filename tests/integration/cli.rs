@@ -1,38 +1,22 @@
 //! The binary as a user meets it: bad input gets one `error:` line and a `hint:`, exit 2, never a
 //! panic; output for scripts is clean; Ctrl-C leaves nothing behind.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use tokio_postgres::NoTls;
 
+use crate::util::{self, Output, fixture, output, txlab};
+
 /// A lesson whose last step sleeps for a minute: an interrupt always lands mid-run.
-const SLOW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slow.toml");
+const SLOW: &str = "slow.toml";
 
-fn txlab() -> Command {
-    let mut cmd = Command::cargo_bin("txlab").unwrap();
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("NO_COLOR")
-        .env("CI", "true");
+/// The binary with no server configured, as a user first meets it: bad input must be reported
+/// without a server, and a command that needs one starts its own throwaway cluster.
+fn offline() -> Command {
+    let mut cmd = txlab();
+    cmd.env_remove("DATABASE_URL");
     cmd
-}
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// One error line, one hint line, exit 2, no panic or backtrace.
@@ -56,7 +40,7 @@ fn assert_clean_error(out: &Output, needle: &str) {
 
 #[test]
 fn list_shows_lessons_grouped_with_ids() {
-    let out = run(txlab().arg("list"));
+    let out = output(offline().arg("list"));
     assert_eq!(out.code, 0);
     assert!(
         out.stdout.contains("lost-update") && out.stdout.contains("P4"),
@@ -68,7 +52,7 @@ fn list_shows_lessons_grouped_with_ids() {
 
 #[test]
 fn help_has_examples() {
-    let out = run(txlab().arg("--help"));
+    let out = output(offline().arg("--help"));
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("Examples:") && out.stdout.contains("txlab demo deadlock"));
 }
@@ -76,7 +60,7 @@ fn help_has_examples() {
 #[test]
 fn unknown_lesson_is_a_clean_error() {
     assert_clean_error(
-        &run(txlab().args(["demo", "no-such-lesson"])),
+        &output(offline().args(["demo", "no-such-lesson"])),
         "unknown lesson 'no-such-lesson'",
     );
 }
@@ -84,29 +68,28 @@ fn unknown_lesson_is_a_clean_error() {
 #[test]
 fn unknown_level_is_a_clean_error() {
     assert_clean_error(
-        &run(txlab().args(["demo", "lost-update", "--level", "chaos"])),
+        &output(offline().args(["demo", "lost-update", "--level", "chaos"])),
         "unknown isolation level 'chaos'",
     );
 }
 
 #[test]
 fn malformed_lesson_file_names_file_and_line() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/malformed.toml");
-    let out = run(txlab().args(["run", path]));
+    let out = output(offline().arg("run").arg(fixture("malformed.toml")));
     assert_clean_error(&out, "malformed.toml:8: no session named 'b'");
 }
 
 #[test]
 fn missing_lesson_file_is_a_clean_error() {
     assert_clean_error(
-        &run(txlab().args(["run", "/nonexistent/lesson.toml"])),
+        &output(offline().args(["run", "/nonexistent/lesson.toml"])),
         "cannot read /nonexistent/lesson.toml",
     );
 }
 
 #[test]
 fn unreachable_server_is_a_clean_error() {
-    let out = run(txlab().args([
+    let out = output(txlab().args([
         "demo",
         "lost-update",
         "--database-url",
@@ -122,7 +105,7 @@ fn unreachable_server_is_a_clean_error() {
 #[test]
 fn bad_url_is_a_clean_error() {
     assert_clean_error(
-        &run(txlab().args([
+        &output(txlab().args([
             "demo",
             "lost-update",
             "--database-url",
@@ -134,12 +117,14 @@ fn bad_url_is_a_clean_error() {
 
 #[test]
 fn wrong_password_is_a_clean_error() {
-    let server = common::server();
+    let server = util::server();
     let Some(cluster) = server.local_cluster() else {
-        eprintln!("skipped: needs the local cluster to require a password for one role");
+        util::skipped(format_args!(
+            "needs the local cluster to require a password for one role"
+        ));
         return;
     };
-    let rt = common::runtime();
+    let rt = util::runtime();
     rt.block_on(async {
         let (client, conn) = server.config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
@@ -159,7 +144,7 @@ fn wrong_password_is_a_clean_error() {
         cluster.socket_dir().display(),
         cluster.port()
     );
-    let out = run(txlab().args([
+    let out = output(txlab().args([
         "demo",
         "lost-update",
         "--level",
@@ -172,15 +157,13 @@ fn wrong_password_is_a_clean_error() {
 
 #[test]
 fn json_output_parses_and_has_the_documented_fields() {
-    let out = run(txlab().args([
+    let out = output(txlab().args([
         "demo",
         "lost-update",
         "--level",
         "read-committed",
         "--format",
         "json",
-        "--database-url",
-        &common::database_url(),
     ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc: serde_json::Value =
@@ -207,51 +190,24 @@ fn json_output_parses_and_has_the_documented_fields() {
 
 #[test]
 fn piped_output_has_no_escape_codes_unless_forced() {
-    let url = common::database_url();
-    let plain = run(txlab().args([
-        "demo",
-        "lost-update",
-        "--level",
-        "rc",
-        "--database-url",
-        &url,
-    ]));
+    let plain = output(txlab().args(["demo", "lost-update", "--level", "rc"]));
     assert_eq!(plain.code, 0, "{}", plain.stderr);
     assert!(plain.stdout.contains("LOST UPDATE OCCURRED"));
     assert!(!plain.stdout.contains('\x1b') && !plain.stderr.contains('\x1b'));
-    let forced = run(txlab().args([
-        "demo",
-        "lost-update",
-        "--level",
-        "rc",
-        "--color",
-        "always",
-        "--database-url",
-        &url,
-    ]));
+    let forced =
+        output(txlab().args(["demo", "lost-update", "--level", "rc", "--color", "always"]));
     assert!(forced.stdout.contains('\x1b'));
-    let no_color = run(txlab()
-        .args([
-            "demo",
-            "lost-update",
-            "--level",
-            "rc",
-            "--database-url",
-            &url,
-        ])
-        .env("NO_COLOR", "1"));
+    let no_color = output(
+        txlab()
+            .args(["demo", "lost-update", "--level", "rc"])
+            .env("NO_COLOR", "1"),
+    );
     assert!(!no_color.stdout.contains('\x1b'));
 }
 
 #[test]
 fn check_flag_exits_zero_when_runs_match_documentation() {
-    let out = run(txlab().args([
-        "demo",
-        "lost-update",
-        "--check",
-        "--database-url",
-        &common::database_url(),
-    ]));
+    let out = output(txlab().args(["demo", "lost-update", "--check"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
@@ -270,16 +226,14 @@ async fn wait_until(client: &tokio_postgres::Client, sql: &str, pattern: &str, w
 
 #[test]
 fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
-    let server = common::server();
-    let rt = common::runtime();
+    let server = util::server();
+    let rt = util::runtime();
     let mut child = txlab()
         .args([
             "run",
-            SLOW,
+            &fixture(SLOW).display().to_string(),
             "--step-timeout",
             "120",
-            "--database-url",
-            &common::database_url(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -319,8 +273,10 @@ fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
 
 #[test]
 fn sigint_mid_demo_removes_the_throwaway_cluster() {
-    let mut child = txlab()
-        .args(["run", SLOW, "--step-timeout", "120"])
+    let mut child = offline()
+        .arg("run")
+        .arg(fixture(SLOW))
+        .args(["--step-timeout", "120"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,11 +3,11 @@
 //! files beside them). The pairs live outside the repository: in `TXLAB_PG_ISOLATION_DIR`, or
 //! `../shared/pg-isolation` next to the checkout; without them these tests say so and skip.
 
-mod common;
-
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
-use assert_cmd::Command;
+use crate::util::{self, txlab};
 
 /// Where the spec/expected pairs are, or `None` (after saying why) when they are not there.
 fn pairs_dir() -> Option<PathBuf> {
@@ -17,22 +17,19 @@ fn pairs_dir() -> Option<PathBuf> {
     if dir.join("deadlock-simple.spec").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no PostgreSQL isolation specs in {} (set TXLAB_PG_ISOLATION_DIR to the directory holding the .spec/.out pairs)",
+        util::skipped(format_args!(
+            "no PostgreSQL isolation specs in {} (set TXLAB_PG_ISOLATION_DIR to the directory holding the .spec/.out pairs)",
             dir.display()
-        );
+        ));
         None
     }
 }
 
-fn txlab(url: &str) -> Command {
-    let mut cmd = Command::cargo_bin("txlab").unwrap();
-    cmd.arg("--database-url")
-        .arg(url)
-        .arg("--color")
-        .arg("never")
-        .env_remove("DATABASE_URL")
-        .env_remove("PGISOLATIONTIMEOUT");
+/// `txlab` without colour, as isolationtester prints none; on the shared server as its superuser
+/// unless a `--database-url` names another role.
+fn uncoloured() -> Command {
+    let mut cmd = txlab();
+    cmd.args(["--color", "never"]);
     cmd
 }
 
@@ -40,7 +37,7 @@ fn txlab(url: &str) -> Command {
 fn conforms(name: &str) {
     let Some(dir) = pairs_dir() else { return };
     let expected = std::fs::read(dir.join(format!("{name}.out"))).unwrap();
-    let out = txlab(&common::database_url())
+    let out = uncoloured()
         .arg("run")
         .arg(dir.join(format!("{name}.spec")))
         .arg("--format")
@@ -102,30 +99,36 @@ fn eval_plan_qual_is_byte_identical() {
 }
 
 /// A role that may log in and create databases, but is no superuser; `None` (after saying why)
-/// when the test server's user may not create it.
+/// when the test server's user may not create it. Created once per test process: two tests
+/// creating it at the same moment would trip over each other.
 fn non_superuser_url() -> Option<String> {
-    let rt = common::runtime();
-    let server = common::server();
-    let created = rt.block_on(async {
-        let conn = server.connect(&Default::default()).await.unwrap();
-        let result = conn
-            .client
-            .batch_execute(
-                "DO $$ BEGIN
-                   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'txlab_plain') THEN
-                     CREATE ROLE txlab_plain LOGIN CREATEDB NOSUPERUSER;
-                   END IF;
-                 END $$",
-            )
-            .await;
-        conn.close().await;
-        result
+    static CREATED: OnceLock<Result<(), String>> = OnceLock::new();
+    let created = CREATED.get_or_init(|| {
+        let rt = util::runtime();
+        let server = util::server();
+        rt.block_on(async {
+            let conn = server.connect(&Default::default()).await.unwrap();
+            let result = conn
+                .client
+                .batch_execute(
+                    "DO $$ BEGIN
+                       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'txlab_plain') THEN
+                         CREATE ROLE txlab_plain LOGIN CREATEDB NOSUPERUSER;
+                       END IF;
+                     END $$",
+                )
+                .await;
+            conn.close().await;
+            result.map_err(|e| e.to_string())
+        })
     });
     if let Err(e) = created {
-        eprintln!("SKIPPED: cannot create the non-superuser role txlab_plain: {e}");
+        util::skipped(format_args!(
+            "cannot create the non-superuser role txlab_plain: {e}"
+        ));
         return None;
     }
-    let url = common::database_url();
+    let url = util::database_url();
     Some(match url.split_once("user=") {
         Some((head, tail)) => {
             let rest = tail.split_once(' ').map(|(_, r)| r).unwrap_or("");
@@ -141,7 +144,9 @@ fn as_non_superuser_a_step_needing_superuser_shows_postgres_error() {
     let Some(url) = non_superuser_url() else {
         return;
     };
-    let out = txlab(&url)
+    let out = uncoloured()
+        .arg("--database-url")
+        .arg(&url)
         .arg("run")
         .arg(dir.join("eval-plan-qual.spec"))
         .arg("--format")
@@ -176,7 +181,9 @@ fn as_non_superuser_a_setup_needing_superuser_fails_cleanly_with_postgres_error(
         "setup { ALTER SYSTEM SET work_mem = '4MB'; }\nsession s1\nstep s1a { SELECT 1; }\n",
     )
     .unwrap();
-    let out = txlab(&url)
+    let out = uncoloured()
+        .arg("--database-url")
+        .arg(&url)
         .arg("run")
         .arg(&spec)
         .arg("--format")
@@ -210,12 +217,7 @@ fn a_malformed_spec_is_reported_with_file_line_and_what_was_expected() {
         "setup { CREATE TABLE t (); }\n\nsession s1\nstep a { SELECT 1; }\npermutation a(b\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("txlab")
-        .unwrap()
-        .arg("run")
-        .arg(&spec)
-        .output()
-        .unwrap();
+    let out = txlab().arg("run").arg(&spec).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -229,7 +231,7 @@ fn a_malformed_spec_is_reported_with_file_line_and_what_was_expected() {
 
 #[test]
 fn all_permutations_of_a_lesson_are_classified() {
-    let out = txlab(&common::database_url())
+    let out = uncoloured()
         .arg("run")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/lost-update.toml"))
         .arg("--all-permutations")
@@ -274,7 +276,7 @@ fn all_permutations_of_a_lesson_are_classified() {
 #[test]
 fn all_permutations_of_a_spec_are_classified_by_what_happened() {
     let Some(dir) = pairs_dir() else { return };
-    let out = txlab(&common::database_url())
+    let out = uncoloured()
         .arg("run")
         .arg(dir.join("receipt-report.spec"))
         .arg("--all-permutations")

@@ -10,7 +10,7 @@ pub fn matrix() -> Vec<(Lesson, IsolationLevel)> {
 }
 
 /// The isolation matrix of issue 2: the anomaly and deadlock lessons at every level (the locking
-/// demos have their own repeat-run checks in tests/locking.rs).
+/// demos have their own repeat-run checks in the `locking` module).
 pub fn isolation_matrix() -> Vec<(Lesson, IsolationLevel)> {
     plan(
         catalog::builtin()
@@ -39,12 +39,23 @@ pub fn run(
     lesson: &Lesson,
     level: IsolationLevel,
 ) -> LessonRun {
+    run_with(rt, sandbox, lesson, level, &RunOptions::default())
+}
+
+/// [`run`] with options (`--locks`, `--versions`, a step gate…).
+pub fn run_with(
+    rt: &Runtime,
+    sandbox: &txlab::db::Sandbox,
+    lesson: &Lesson,
+    level: IsolationLevel,
+    options: &RunOptions,
+) -> LessonRun {
     rt.block_on(run_lesson(
         super::server(),
         sandbox,
         lesson,
         Some(level),
-        &RunOptions::default(),
+        options,
     ))
     .unwrap_or_else(|e| panic!("{} at {level} did not run: {e}", lesson.id))
 }

@@ -2,9 +2,9 @@
 //! PostgreSQL manual documents. A lesson whose observation differs fails here with the level, what
 //! was observed and what was expected; the expectation is never bent to fit an observation.
 
-mod common;
-
 use txlab::engine::{IsolationLevel, catalog};
+
+use crate::util;
 
 /// The lessons issue #2 asks for, with their ids from ANOMALIES.md (None: not an anomaly).
 const REQUIRED: &[(&str, Option<&str>)] = &[
@@ -88,12 +88,12 @@ fn every_lesson_explains_why_at_the_levels_it_teaches() {
 
 #[test]
 fn every_lesson_behaves_as_postgresql_documents_at_every_level() {
-    let rt = common::runtime();
-    let sandbox = common::sandbox();
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
     let mut differs = Vec::new();
-    let matrix = common::runs::matrix();
+    let matrix = util::runs::matrix();
     for (lesson, level) in &matrix {
-        let run = common::runs::run(&rt, &sandbox, lesson, *level);
+        let run = util::runs::run(&rt, &sandbox, lesson, *level);
         let verdict = run
             .verdict
             .as_ref()
@@ -144,14 +144,14 @@ fn the_example_lesson_in_the_docs_runs_as_documented() {
         "last-ticket",
     )
     .unwrap_or_else(|e| panic!("the example in docs/lessons.md does not parse: {e}"));
-    let rt = common::runtime();
-    let sandbox = common::sandbox();
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
     for level in IsolationLevel::ALL {
         assert!(
             lesson.expect.contains_key(&level),
             "the example has no [expect] for {level}"
         );
-        let run = common::runs::run(&rt, &sandbox, &lesson, level);
+        let run = util::runs::run(&rt, &sandbox, &lesson, level);
         let verdict = run.verdict.expect("the example has a verdict");
         assert!(
             verdict.matches_expectation(),

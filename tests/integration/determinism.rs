@@ -2,12 +2,12 @@
 //! events in the same order, every run, however busy the machine. The whole matrix (every built-in
 //! lesson at every level) runs 20 times in a row and every round must equal the first.
 
-mod common;
-
 use std::io::Write as _;
 use std::time::Instant;
 
 use txlab::engine::verdict::{Expectation, How, Outcome};
+
+use crate::util;
 
 const ROUNDS: usize = 20;
 
@@ -21,15 +21,15 @@ struct Fingerprint {
 
 #[test]
 fn the_full_matrix_twenty_times_gives_identical_verdicts_and_event_order() {
-    let rt = common::runtime();
-    let sandbox = common::sandbox();
-    let matrix = common::runs::isolation_matrix();
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    let matrix = util::runs::isolation_matrix();
     assert!(!matrix.is_empty(), "no built-in lessons");
     let started = Instant::now();
     let mut first: Vec<Fingerprint> = Vec::new();
     for round in 1..=ROUNDS {
         for (i, (lesson, level)) in matrix.iter().enumerate() {
-            let run = common::runs::run(&rt, &sandbox, lesson, *level);
+            let run = util::runs::run(&rt, &sandbox, lesson, *level);
             let print = Fingerprint {
                 run: format!("{} at {level}", lesson.id),
                 // Outcome and how it was prevented; the detail sentence may quote measured

@@ -3,17 +3,16 @@
 //! documented shape. Each run is a fraction of a second; the figures are not checked, only the
 //! facts that hold at any speed.
 
-mod common;
-
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use assert_cmd::prelude::*;
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 use txlab::bench::options::{BenchPlan, Contention, Stop, Strategy, Workload};
 use txlab::bench::progress::LiveBars;
 use txlab::bench::report::BenchReport;
+
+use crate::util::{self, txlab};
 
 fn plan(workload: Workload, strategies: &[Strategy], clients: usize, k: u32) -> BenchPlan {
     BenchPlan {
@@ -33,9 +32,9 @@ fn plan(workload: Workload, strategies: &[Strategy], clients: usize, k: u32) -> 
 }
 
 fn run(plan: &BenchPlan) -> BenchReport {
-    let rt = common::runtime();
-    let server = common::server();
-    let sandbox = common::sandbox();
+    let rt = util::runtime();
+    let server = util::server();
+    let sandbox = util::sandbox();
     // The sender goes away at once: nobody will ask this run to stop early.
     let (_, stop_rx) = watch::channel(false);
     rt.block_on(txlab::bench::run::run(
@@ -46,14 +45,6 @@ fn run(plan: &BenchPlan) -> BenchReport {
         stop_rx,
     ))
     .expect("bench run")
-}
-
-fn txlab() -> Command {
-    let mut cmd = Command::cargo_bin("txlab").unwrap();
-    cmd.env("DATABASE_URL", common::database_url())
-        .env("NO_COLOR", "1")
-        .env_remove("CI");
-    cmd
 }
 
 #[test]
@@ -303,8 +294,8 @@ fn ctrl_c_stops_cleanly_and_prints_partial_results() {
     assert!(stdout.contains("invariants hold"), "{stdout}");
 
     // Nothing left behind: no schema, no backend of that process.
-    let leftovers: (i64, i64) = common::runtime().block_on(async {
-        let conn = common::server()
+    let leftovers: (i64, i64) = util::runtime().block_on(async {
+        let conn = util::server()
             .connect(&txlab::db::SessionOptions {
                 application_name: "txlab-test-probe",
                 ..Default::default()

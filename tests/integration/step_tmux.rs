@@ -5,13 +5,13 @@
 //!
 //! Needs tmux (Debian: apt-get install tmux); skipped with a message when it is absent.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::NoTls;
+
+use crate::util;
 
 /// One tmux server of our own (its own socket), so tests never touch anyone else's sessions.
 struct Tmux {
@@ -29,7 +29,9 @@ impl Tmux {
             .status()
             .is_ok_and(|s| s.success());
         if !available {
-            eprintln!("SKIPPED: tmux is not installed (Debian: apt-get install tmux)");
+            util::skipped(format_args!(
+                "tmux is not installed (Debian: apt-get install tmux)"
+            ));
             return None;
         }
         let socket = format!("txlab-test-{}-{name}", std::process::id());
@@ -156,9 +158,9 @@ fn assert_terminal_restored(screen: &str) {
 }
 
 fn leftovers(pid: u32) -> (i64, i64) {
-    let rt = common::runtime();
+    let rt = util::runtime();
     rt.block_on(async {
-        let (client, conn) = common::server().config().connect(NoTls).await.unwrap();
+        let (client, conn) = util::server().config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -191,7 +193,7 @@ fn step_runs_replays_and_quits_in_a_real_terminal() {
     let Some(tmux) = Tmux::start("step") else {
         return;
     };
-    let url = common::database_url();
+    let url = util::database_url();
     tmux.run_txlab(
         "step",
         &[
@@ -269,7 +271,7 @@ fn ctrl_c_at_a_prompt_restores_the_terminal_and_cleans_up() {
     let Some(tmux) = Tmux::start("ctrlc") else {
         return;
     };
-    let url = common::database_url();
+    let url = util::database_url();
     tmux.run_txlab(
         "ctrlc",
         &[

@@ -1,0 +1,32 @@
+//! The integration tests, as one binary: the whole suite starts one throwaway PostgreSQL cluster
+//! (through the same code the CLI uses, in `util`) and links once. Each module below is one
+//! concern; `cargo test --test integration MODULE::` runs just that one.
+//!
+//! Tests run in parallel threads of this one process, so a test must never assume it is alone on
+//! the server: schemas are numbered per process (`txlab_<pid>_<n>`), so a test that checks what a
+//! run left behind looks for that run's own schema (or for a child process's pid), never for "any
+//! schema of this process".
+
+/// What every test shares: the server, a sandbox, a runtime, the `txlab` command, the normaliser.
+mod util;
+
+/// `txlab bench`: invariants per strategy, retries under contention, output formats, Ctrl-C.
+mod bench;
+/// Classroom mode: the step gate, `--locks`, `--versions`, quizzes, handouts.
+mod classroom;
+/// The binary as a user meets it: clean errors, script-friendly output, signals.
+mod cli;
+/// The same lesson gives the same verdict and event order, twenty rounds in a row.
+mod determinism;
+/// Every built-in lesson behaves as the PostgreSQL manual documents, at every level.
+mod lessons;
+/// The first end-to-end check: lost update at every level.
+mod lessons_smoke;
+/// The locking-strategy demos: invariants, retries, costs.
+mod locking;
+/// Snapshots of timelines and the matrix.
+mod render_snapshots;
+/// PostgreSQL's own isolation specs, byte for byte.
+mod spec_conformance;
+/// `--step` in a real terminal (tmux).
+mod step_tmux;
