@@ -1,24 +1,18 @@
 //! The binary as a user meets it: bad input gets one `error:` line and a `hint:`, exit 2, never a
 //! panic; output for scripts is clean; Ctrl-C leaves nothing behind.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::NoTls;
 
-use crate::util::{self, Output, fixture, output, txlab};
+use crate::util::{self, Output, fixture, offline, output, txlab};
 
 /// A lesson whose last step sleeps for a minute: an interrupt always lands mid-run.
 const SLOW: &str = "slow.toml";
 
 /// The binary with no server configured, as a user first meets it: bad input must be reported
 /// without a server, and a command that needs one starts its own throwaway cluster.
-fn offline() -> Command {
-    let mut cmd = txlab();
-    cmd.env_remove("DATABASE_URL");
-    cmd
-}
-
 /// One error line, one hint line, exit 2, no panic or backtrace.
 fn assert_clean_error(out: &Output, needle: &str) {
     assert_eq!(out.code, 2, "exit code; stderr: {}", out.stderr);

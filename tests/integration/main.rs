@@ -18,6 +18,8 @@ mod classroom;
 mod cli;
 /// The same lesson gives the same verdict and event order, twenty rounds in a row.
 mod determinism;
+/// How txlab ends: a full disk, a closed pipe, SIGINT/SIGTERM during start-up.
+mod exit_codes;
 /// Every built-in lesson behaves as the PostgreSQL manual documents, at every level.
 mod lessons;
 /// The first end-to-end check: lost update at every level.

@@ -95,6 +95,13 @@ pub fn txlab() -> Command {
     cmd
 }
 
+/// The `txlab` binary with no server given: it starts (and removes) a throwaway cluster of its own.
+pub fn offline() -> Command {
+    let mut cmd = txlab();
+    cmd.env_remove("DATABASE_URL");
+    cmd
+}
+
 /// Says that the running test skipped a check and why, where `cargo test` shows it: written to
 /// stderr directly, past the test harness's capture (which hides what passing tests print).
 pub fn skipped(why: std::fmt::Arguments) {

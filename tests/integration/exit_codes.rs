@@ -2,24 +2,16 @@
 //! closed pipe is a quiet success, and a signal at any moment — start-up included — leaves no
 //! throwaway cluster behind and exits 130 (SIGINT) or 143 (SIGTERM) with one line on stderr.
 //!
-//! These tests start their own throwaway clusters through the binary; they need no shared server.
+//! These tests start their own throwaway clusters through the binary; they use no shared server.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
+use crate::util::offline as txlab;
 
 /// A lesson whose last step sleeps for a minute: a signal always lands before the run ends.
 const SLOW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slow.toml");
-
-fn txlab() -> Command {
-    let mut cmd = Command::cargo_bin("txlab").unwrap();
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("NO_COLOR")
-        .env("CI", "true");
-    cmd
-}
 
 /// The run or initdb directories a txlab process with this pid left in the run parent directory.
 fn leftovers(pid: u32) -> Vec<String> {
