@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod connect;
 pub mod sandbox;
 pub mod sqlstate;
+pub mod tls;
 
 pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
 pub use sandbox::Sandbox;

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use futures_util::{StreamExt, pin_mut};
 use tokio::sync::mpsc;
-use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{CancelToken, Client, SimpleQueryMessage};
 
 use super::event::{ErrorInfo, StatementResult};
+use crate::db::tls::PgTls;
 use crate::db::{Connected, ServerNotice, ServerNotification};
 
 /// What the server answered to one step.
@@ -29,6 +30,7 @@ pub struct SessionHandle {
     /// `NOTIFY`s delivered to this session, read by the scheduler when a step completes.
     pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     cancel: CancelToken,
+    tls: PgTls,
     task: tokio::task::JoinHandle<Client>,
     driver: tokio::task::JoinHandle<()>,
 }
@@ -42,6 +44,7 @@ impl SessionHandle {
             notices,
             notifications,
             driver,
+            tls,
         } = connected;
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
         let (answer_tx, answers) = mpsc::unbounded_channel();
@@ -62,6 +65,7 @@ impl SessionHandle {
             notices,
             notifications,
             cancel,
+            tls,
             task,
             driver,
         }
@@ -94,7 +98,7 @@ impl SessionHandle {
 
     /// Asks the server to cancel whatever the session is running.
     pub async fn cancel(&self) {
-        let _ = self.cancel.cancel_query(NoTls).await;
+        let _ = self.cancel.cancel_query(self.tls.clone()).await;
     }
 
     /// Ends the task and closes the connection; the server ends the session (and rolls back any
@@ -115,6 +119,7 @@ impl SessionHandle {
             notices: self.notices,
             notifications: self.notifications,
             driver: self.driver,
+            tls: self.tls,
         })
     }
 }
