@@ -313,9 +313,9 @@ fn failure(result: Result<bool, TxlabError>) -> (TlsFailure, String, String) {
     }
 }
 
-#[test]
-fn sslmodes_behave_like_libpq_against_a_real_server() {
-    let mut server = TcpServer::init();
+/// A fresh server (not started) and the certificates for it, readable by the server user.
+fn server_with_certificates() -> (TcpServer, Pki) {
+    let server = TcpServer::init();
     let certs = server.dir.join("certs");
     fs::create_dir_all(&certs).unwrap();
     let pki = Pki::make(&certs);
@@ -323,6 +323,12 @@ fn sslmodes_behave_like_libpq_against_a_real_server() {
         server.hand_over(&entry.unwrap().path());
     }
     server.hand_over(&certs);
+    (server, pki)
+}
+
+#[test]
+fn sslmodes_behave_like_libpq_against_a_real_server() {
+    let (mut server, pki) = server_with_certificates();
     let ca = pki.path("ca.pem");
 
     // 1. ssl = off: prefer (the default) connects in plain text; require is refused.
@@ -441,6 +447,25 @@ fn sslmodes_behave_like_libpq_against_a_real_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("deadlock"), "{stdout}");
+    // txlab bench's pool goes through the same connector (pg_hba takes nothing else).
+    let out = BinCommand::cargo_bin("txlab")
+        .unwrap()
+        .args(["bench", "counter", "--strategy", "atomic", "--clients", "2"])
+        .args(["--duration", "200ms", "--warmup", "0ms", "--format", "json"])
+        .arg("--database-url")
+        .arg(full("localhost", &ca))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["results"][0]["committed"].as_u64().unwrap() > 0,
+        "{doc}"
+    );
     // PGSSLMODE / PGSSLROOTCERT fill in what the URL leaves out; the failure is one error line
     // and one hint line.
     let out = BinCommand::cargo_bin("txlab")
@@ -491,4 +516,52 @@ fn sslmodes_behave_like_libpq_against_a_real_server() {
         connect(&server.url("localhost", "sslmode=require")).ok(),
         Some(true)
     );
+}
+
+/// What a TLS handshake adds to opening a connection (wall time and this process's CPU time per
+/// connection, by sslmode). A measurement, not a check: run it alone, on an idle machine,
+/// `cargo test --release --test tls -- --ignored --nocapture handshake_cost`.
+#[test]
+#[ignore]
+fn handshake_cost() {
+    let (mut server, pki) = server_with_certificates();
+    let on = [
+        ("ssl", "on"),
+        ("ssl_cert_file", &*pki.path("server.crt")),
+        ("ssl_key_file", &*pki.path("server.key")),
+    ];
+    server.start("host all all 127.0.0.1/32 trust", &on);
+    let ca = pki.path("ca.pem");
+    let rounds = 50;
+    for params in [
+        "sslmode=disable".to_string(),
+        "sslmode=require".to_string(),
+        format!("sslmode=verify-full&sslrootcert={ca}"),
+    ] {
+        let target = Server::from_url(&server.url("localhost", &params)).unwrap();
+        let rt = runtime();
+        let options = SessionOptions {
+            application_name: "txlab-tls-cost",
+            ..Default::default()
+        };
+        let (wall0, cpu0) = (Instant::now(), cpu_time());
+        for _ in 0..rounds {
+            rt.block_on(async { target.connect(&options).await.unwrap().close().await });
+        }
+        let (wall, cpu) = (wall0.elapsed(), cpu_time() - cpu0);
+        println!(
+            "{params:<60} {:>6.2} ms wall, {:>6.2} ms client CPU per connection",
+            wall.as_secs_f64() * 1e3 / rounds as f64,
+            cpu.as_secs_f64() * 1e3 / rounds as f64
+        );
+    }
+}
+
+/// User + system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills a struct we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
