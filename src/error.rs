@@ -104,6 +104,17 @@ pub enum TxlabError {
     Classroom(String),
     #[error("{0}")]
     BadArguments(String),
+
+    /// A TLS failure while connecting (issue 16): what failed, in the failure's own words.
+    #[error("PostgreSQL at {target}: {failure}")]
+    Tls {
+        target: String,
+        failure: crate::db::tls::TlsFailure,
+    },
+
+    /// `sslmode` / `sslrootcert` (or `PGSSLMODE` / `PGSSLROOTCERT`) cannot be used.
+    #[error("{0}")]
+    TlsSettings(String),
 }
 
 impl TxlabError {
@@ -135,6 +146,8 @@ impl TxlabError {
             TxlabError::Stopped => "the run was stopped at a step; its schema and connections were removed".into(),
             TxlabError::Classroom(_) => "--step and --quiz read keys from a terminal (or lines from standard input) and print timelines: use them with --format text".into(),
             TxlabError::BadArguments(_) => "`txlab run --help` lists the flags; docs/specs.md describes specs and --all-permutations".into(),
+            TxlabError::Tls { failure, .. } => failure.hint(),
+            TxlabError::TlsSettings(_) => "sslmode is one of disable, prefer, require, verify-ca, verify-full; sslrootcert names a PEM file of CA certificates (or `system`); docs/tls.md has examples".into(),
         }
     }
 }

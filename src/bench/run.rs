@@ -15,7 +15,7 @@ use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, Recycling
 use indicatif::ProgressBar;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::client::{self, Backoff, ClientSpec, Phase, RunControl};
 use super::options::{BenchPlan, Stop, Strategy};
@@ -341,7 +341,7 @@ impl Point<'_> {
         ));
         let manager = Manager::from_config(
             config,
-            NoTls,
+            self.server.tls().clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

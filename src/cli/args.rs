@@ -48,7 +48,8 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct GlobalOpts {
     /// PostgreSQL to use (postgres://USER:PASSWORD@HOST:PORT/DB); without it txlab starts a
-    /// throwaway local cluster.
+    /// throwaway local cluster. TLS as libpq: sslmode=disable|prefer|require|verify-ca|verify-full,
+    /// sslrootcert=FILE (URL parameters, or PGSSLMODE / PGSSLROOTCERT); see docs/tls.md.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 

@@ -13,5 +13,5 @@ pub use postgres::admin::CreatedDatabase;
 pub use postgres::{
     Connected, Link, Sandbox, Server, ServerNotice, ServerNotification, SessionOptions,
 };
-pub use postgres::{binaries, cluster, connect, sandbox};
+pub use postgres::{binaries, cluster, connect, sandbox, tls};
 pub use sqlstate::SqlState;

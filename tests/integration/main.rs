@@ -32,3 +32,5 @@ mod render_snapshots;
 mod spec_conformance;
 /// `--step` in a real terminal (tmux).
 mod step_tmux;
+/// TLS: libpq's sslmode semantics against a server of the test's own with ssl=on.
+mod tls;

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::{StreamExt, pin_mut};
-use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{CancelToken, Client, SimpleQueryMessage};
 
 use super::connect::Connected;
+use super::tls::PgTls;
 use crate::db::seam::CancelStatement;
 use crate::error::{Result, TxlabError};
 use crate::model::{ErrorInfo, StatementResult, StepAnswer};
@@ -17,6 +18,8 @@ use crate::model::{ErrorInfo, StatementResult, StepAnswer};
 pub struct Link {
     pub(in crate::db) client: Client,
     pub(in crate::db) driver: tokio::task::JoinHandle<()>,
+    /// The server's TLS connector: a cancel request opens a new connection and must use it too.
+    pub(in crate::db) tls: PgTls,
 }
 
 impl Link {
@@ -27,7 +30,7 @@ impl Link {
 
     /// A handle that cancels this connection's running statement from outside it.
     pub fn canceller(&self) -> Box<dyn CancelStatement> {
-        Box::new(PgCancel(self.client.cancel_token()))
+        Box::new(PgCancel(self.client.cancel_token(), self.tls.clone()))
     }
 }
 
@@ -58,6 +61,7 @@ impl Connected {
         let link = Link {
             client: self.client,
             driver: self.driver,
+            tls: self.tls,
         };
         (link, self.pid, self.notices, self.notifications)
     }
@@ -75,17 +79,18 @@ impl Connected {
             notices,
             notifications,
             driver: link.driver,
+            tls: link.tls,
         }
     }
 }
 
 /// Cancels through PostgreSQL's cancel key, from outside the session's connection.
-struct PgCancel(CancelToken);
+struct PgCancel(CancelToken, PgTls);
 
 impl CancelStatement for PgCancel {
     fn cancel(&self) -> BoxFuture<'_, ()> {
         async move {
-            let _ = self.0.cancel_query(NoTls).await;
+            let _ = self.0.cancel_query(self.1.clone()).await;
         }
         .boxed()
     }

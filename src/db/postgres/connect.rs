@@ -2,15 +2,15 @@
 //! (`--database-url` / `DATABASE_URL`) or gets a throwaway local cluster; everything downstream
 //! only sees a [`Server`], which hands out configured connections.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config};
 
 use super::binaries::find_server_binaries;
 use super::cluster::LocalCluster;
+use super::tls::{PgTls, ServerTls};
 use crate::error::{Result, TxlabError};
 
 /// A PostgreSQL server txlab may use, and what it is allowed to do there.
@@ -20,6 +20,8 @@ pub struct Server {
     pub description: String,
     /// Kept alive for as long as the server is used; dropping it stops the cluster.
     cluster: Option<LocalCluster>,
+    /// `sslmode`/`sslrootcert` and the connector built from them (issue 16).
+    tls: ServerTls,
 }
 
 /// A `NOTIFY` delivered to a connection that listens on its channel.
@@ -53,11 +55,12 @@ impl Server {
 
     /// A server the user runs.
     pub fn from_url(url: &str) -> Result<Server> {
-        let config = Config::from_str(url).map_err(|e| TxlabError::BadUrl(e.to_string()))?;
+        let (config, tls) = ServerTls::from_conninfo(url)?;
         Ok(Server {
             description: redact(url),
             config,
             cluster: None,
+            tls,
         })
     }
 
@@ -79,6 +82,7 @@ impl Server {
             config,
             description,
             cluster: Some(cluster),
+            tls: ServerTls::plain(),
         })
     }
 
@@ -90,6 +94,11 @@ impl Server {
     /// The connection settings, for callers that build their own pools.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The TLS connector connections to this server (and their pools) must use.
+    pub fn tls(&self) -> &PgTls {
+        &self.tls.connector
     }
 
     /// A copy of the settings pointed at another database on the same server.
@@ -119,7 +128,7 @@ impl Server {
             config.options(options.trim_end());
         }
         let (client, mut connection) = config
-            .connect(NoTls)
+            .connect(self.tls.connector.clone())
             .await
             .map_err(|e| self.connect_error(e))?;
         let (notice_tx, notices) = mpsc::unbounded_channel();
@@ -161,11 +170,15 @@ impl Server {
             notices,
             notifications,
             driver,
+            tls: self.tls.connector.clone(),
         })
     }
 
     fn connect_error(&self, e: tokio_postgres::Error) -> TxlabError {
         let target = self.description.clone();
+        if let Some(tls_error) = self.tls.explain(&e, &target) {
+            return tls_error;
+        }
         if let Some(db) = e.as_db_error() {
             let code = db.code().code();
             if code.starts_with("28") || code == "3D000" || code == "42501" {
@@ -202,6 +215,8 @@ pub struct Connected {
     pub notices: mpsc::UnboundedReceiver<ServerNotice>,
     pub notifications: mpsc::UnboundedReceiver<ServerNotification>,
     pub driver: tokio::task::JoinHandle<()>,
+    /// The server's TLS connector, which cancel requests must use too.
+    pub tls: PgTls,
 }
 
 impl Connected {

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod inspect;
 pub mod probe;
 pub mod sandbox;
+pub mod tls;
 
 pub use answer::Link;
 pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
