@@ -4,6 +4,7 @@
 pub mod binaries;
 pub mod cluster;
 pub mod connect;
+pub mod mariadb;
 pub mod sandbox;
 pub mod sqlstate;
 

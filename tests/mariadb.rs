@@ -1,0 +1,325 @@
+//! MariaDB, the second engine, against a real server: the throwaway server starts through
+//! txlab's own code (`src/db/mariadb`), and every test says plainly and passes when `mariadbd`
+//! is not installed (`apt-get install mariadb-server` runs them).
+
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use txlab::db::mariadb::binaries::find_mariadb_binaries;
+use txlab::db::mariadb::connect::{MariadbSession, MariadbTarget, ResultSet, StatementOutcome};
+use txlab::db::mariadb::errors::ErrorKind;
+use txlab::db::mariadb::probe::{MariadbProbe, Wait};
+use txlab::db::mariadb::sandbox::MariadbSandbox;
+use txlab::db::mariadb::server::LocalMariadb;
+
+/// A fresh throwaway server, or `None` (with a note) where MariaDB is not installed.
+fn server() -> Option<LocalMariadb> {
+    let Some(binaries) = find_mariadb_binaries() else {
+        eprintln!("mariadbd not found: skipping (apt-get install mariadb-server)");
+        return None;
+    };
+    Some(LocalMariadb::start(binaries).expect("throwaway MariaDB starts"))
+}
+
+/// A server, a database of its own with table t(id, v) = (1,10),(2,20), and the sandbox.
+async fn lab() -> Option<(LocalMariadb, MariadbTarget, MariadbSandbox, String)> {
+    let server = server()?;
+    let target = MariadbTarget::local(&server);
+    let sandbox = MariadbSandbox::new();
+    let mut control = target.connect(None).await.unwrap();
+    let db = sandbox.create_database(&mut control).await.unwrap();
+    let setup = control
+        .run(&format!(
+            "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; \
+             INSERT INTO `{db}`.t VALUES (1, 10), (2, 20)"
+        ))
+        .await;
+    assert!(setup.error.is_none(), "{:?}", setup.error);
+    control.close().await;
+    Some((server, target, sandbox, db))
+}
+
+/// Runs a statement on a session in the background (it may block); the session comes back.
+fn launch(mut s: MariadbSession, sql: &str) -> JoinHandle<(MariadbSession, StatementOutcome)> {
+    let sql = sql.to_string();
+    tokio::spawn(async move {
+        let out = s.run(&sql).await;
+        (s, out)
+    })
+}
+
+async fn ok(s: &mut MariadbSession, sql: &str) -> Vec<ResultSet> {
+    let out = s.run(sql).await;
+    assert!(out.error.is_none(), "{sql}: {:?}", out.error);
+    out.sets
+}
+
+/// Asks the probe back to back until it says blocked; the time it took.
+async fn until_blocked(probe: &mut MariadbProbe, id: u32) -> Duration {
+    let start = Instant::now();
+    while !probe.is_blocked(id).await.unwrap() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "session {id} never seen blocked"
+        );
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn the_throwaway_server_starts_answers_and_leaves_nothing() {
+    let Some(server) = server() else { return };
+    let socket = server.socket();
+    let run_dir = socket.parent().unwrap().to_path_buf();
+    let mut s = MariadbTarget::local(&server).connect(None).await.unwrap();
+    assert!(
+        s.version.starts_with("10.") || s.version.starts_with("11."),
+        "{}",
+        s.version
+    );
+    assert_eq!(
+        s.scalar("SELECT CURRENT_USER()").await.as_deref(),
+        Some("txlab@localhost")
+    );
+    assert_eq!(s.scalar("SELECT @@log_bin").await.as_deref(), Some("0"));
+    assert_eq!(
+        s.scalar("SELECT CONNECTION_ID()").await,
+        Some(s.id().to_string())
+    );
+    s.close().await;
+    drop(server);
+    assert!(!run_dir.exists(), "{} left behind", run_dir.display());
+}
+
+#[tokio::test]
+async fn a_text_of_several_statements_returns_each_result_until_the_first_error() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut s = target.connect(Some(&db)).await.unwrap();
+    let out = s
+        .run("UPDATE t SET v = v + 1; SELECT id, v, NULL FROM t ORDER BY id; SELECT nosuch FROM t; SELECT 1")
+        .await;
+    assert_eq!(out.sets[0], ResultSet::Affected(2));
+    let ResultSet::Rows { columns, rows } = &out.sets[1] else {
+        panic!("{:?}", out.sets)
+    };
+    assert_eq!(columns, &["id", "v", "NULL"]);
+    assert_eq!(rows[0], vec![Some("1".into()), Some("11".into()), None]);
+    assert_eq!(out.sets.len(), 2, "nothing after the error runs");
+    let err = out.error.unwrap();
+    assert_eq!((err.code, err.sqlstate.as_str()), (1054, "42S22"), "{err}");
+    // The session is still usable, and warnings are collected when there are some.
+    let out = s.run("SELECT CAST('x' AS SIGNED)").await;
+    assert!(out.error.is_none());
+    assert_eq!(
+        out.warnings.first().map(|w| w.code),
+        Some(1292),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[tokio::test]
+async fn a_row_lock_wait_is_seen_at_once_and_a_sleep_never() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let b = target.connect(Some(&db)).await.unwrap();
+    let c = target.connect(Some(&db)).await.unwrap();
+    let (a_id, b_id, c_id) = (a.id(), b.id(), c.id());
+    let mut probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a_id, b_id, c_id]);
+
+    ok(&mut a, "BEGIN; UPDATE t SET v = v + 1 WHERE id = 1").await;
+    let waiter = launch(b, "UPDATE t SET v = v + 5 WHERE id = 1");
+    let took = until_blocked(&mut probe, b_id).await;
+    assert!(took < Duration::from_millis(500), "seen after {took:?}");
+    assert_eq!(probe.waiting(b_id).await.unwrap(), Some(Wait::RowLock));
+    assert_eq!(probe.blockers(b_id).await, vec![a_id]);
+    assert!(!probe.is_blocked(a_id).await.unwrap());
+
+    // Slow is never blocked: asked over and over while the sleep runs.
+    let sleeper = launch(c, "SELECT SLEEP(0.3)");
+    let mut asked = 0;
+    while !sleeper.is_finished() {
+        assert!(
+            !probe.is_blocked(c_id).await.unwrap(),
+            "a sleeping session reported blocked"
+        );
+        asked += 1;
+    }
+    assert!(asked > 3, "asked only {asked} times");
+
+    ok(&mut a, "COMMIT").await;
+    let (_, out) = waiter.await.unwrap();
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert!(!probe.is_blocked(b_id).await.unwrap());
+}
+
+#[tokio::test]
+async fn metadata_lock_and_get_lock_waits_are_reported_with_their_holder() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let b = target.connect(Some(&db)).await.unwrap();
+    let c = target.connect(Some(&db)).await.unwrap();
+    let (a_id, b_id, c_id) = (a.id(), b.id(), c.id());
+    let mut probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a_id, b_id, c_id]);
+
+    ok(
+        &mut a,
+        "BEGIN; SELECT * FROM t; SELECT GET_LOCK('txlab-k', 10)",
+    )
+    .await;
+    let ddl = launch(b, "ALTER TABLE t ADD COLUMN w INT");
+    until_blocked(&mut probe, b_id).await;
+    assert!(
+        matches!(probe.waiting(b_id).await.unwrap(), Some(Wait::MetadataLock(s)) if s.contains("metadata"))
+    );
+    let named = launch(c, "SELECT GET_LOCK('txlab-k', 10)");
+    until_blocked(&mut probe, c_id).await;
+    assert_eq!(probe.waiting(c_id).await.unwrap(), Some(Wait::UserLock));
+    let user_lock_holders = probe.blockers(c_id).await;
+    let metadata_holders = probe.blockers(b_id).await;
+    ok(&mut a, "COMMIT; SELECT RELEASE_LOCK('txlab-k')").await;
+    assert!(ddl.await.unwrap().1.error.is_none());
+    assert!(named.await.unwrap().1.error.is_none());
+    // Holders come from the metadata_lock_info plugin, which Debian's server package ships.
+    if std::path::Path::new("/usr/lib/mysql/plugin/metadata_lock_info.so").exists() {
+        assert_eq!(user_lock_holders, vec![a_id]);
+        assert!(metadata_holders.contains(&a_id), "{metadata_holders:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_deadlock_rolls_back_the_session_that_closes_the_cycle() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let mut b = target.connect(Some(&db)).await.unwrap();
+    let b_id = b.id();
+    let mut probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a.id(), b_id]);
+    ok(&mut a, "BEGIN; UPDATE t SET v = 1 WHERE id = 1").await;
+    ok(&mut b, "BEGIN; UPDATE t SET v = 2 WHERE id = 2").await;
+    let first = launch(b, "UPDATE t SET v = 2 WHERE id = 1");
+    until_blocked(&mut probe, b_id).await;
+    let closing = a.run("UPDATE t SET v = 1 WHERE id = 2").await;
+    let err = closing.error.expect("the session closing the cycle loses");
+    assert_eq!(
+        (err.code, err.sqlstate.as_str(), err.kind()),
+        (1213, "40001", ErrorKind::Deadlock)
+    );
+    assert!(a.transaction_failed());
+    // The whole transaction is gone: the next statement runs in autocommit.
+    assert_eq!(
+        a.scalar("SELECT @@in_transaction").await.as_deref(),
+        Some("0")
+    );
+    let (mut b, out) = first.await.unwrap();
+    assert!(out.error.is_none());
+    ok(&mut b, "COMMIT").await;
+    ok(&mut a, "ROLLBACK").await;
+    assert!(!a.transaction_failed());
+    let rows = ok(&mut a, "SELECT v FROM t ORDER BY id").await;
+    assert_eq!(
+        rows[0],
+        ResultSet::Rows {
+            columns: vec!["v".into()],
+            rows: vec![vec![Some("2".into())], vec![Some("2".into())]]
+        }
+    );
+}
+
+#[tokio::test]
+async fn kill_query_cancels_a_waiting_statement_and_keeps_the_transaction() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let mut b = target.connect(Some(&db)).await.unwrap();
+    let b_id = b.id();
+    let mut probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a.id(), b_id]);
+    ok(&mut a, "BEGIN; UPDATE t SET v = 1 WHERE id = 1").await;
+    ok(&mut b, "BEGIN; UPDATE t SET v = 2 WHERE id = 2").await;
+    let waiter = launch(b, "UPDATE t SET v = 2 WHERE id = 1");
+    until_blocked(&mut probe, b_id).await;
+    probe.control().cancel(b_id).await.unwrap();
+    let (mut b, out) = waiter.await.unwrap();
+    let err = out.error.expect("cancelled");
+    assert_eq!(
+        (err.code, err.kind()),
+        (1317, ErrorKind::Cancelled),
+        "{err}"
+    );
+    assert!(!b.transaction_failed());
+    assert_eq!(
+        b.scalar("SELECT @@in_transaction").await.as_deref(),
+        Some("1")
+    );
+    ok(&mut b, "ROLLBACK").await;
+    ok(&mut a, "ROLLBACK").await;
+}
+
+#[tokio::test]
+async fn the_sandbox_drops_its_database_and_cleans_up_after_an_interrupt() {
+    let Some((_server, target, sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut control = target.connect(None).await.unwrap();
+    assert_eq!(sandbox.live(), vec![db.clone()]);
+    assert!(db.starts_with(&format!("txlab_{}_", std::process::id())));
+    // An "interrupted" run: a session of the sandbox holds a lock in a second database.
+    let second = sandbox.create_database(&mut control).await.unwrap();
+    let mut holder = sandbox.connect(&target, Some(&db)).await.unwrap();
+    let holder_id = holder.id();
+    ok(&mut holder, "BEGIN; UPDATE t SET v = 0 WHERE id = 1").await;
+    sandbox.cleanup(&target).await;
+    assert!(sandbox.live().is_empty());
+    let left = control
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('{db}', '{second}')"
+        ))
+        .await;
+    assert_eq!(left.as_deref(), Some("0"));
+    let alive = control
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {holder_id}"
+        ))
+        .await;
+    assert_eq!(
+        alive.as_deref(),
+        Some("0"),
+        "the holder's session was killed"
+    );
+    let err = holder
+        .run("SELECT 1")
+        .await
+        .error
+        .expect("a killed session fails");
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+}
+
+#[tokio::test]
+async fn a_bad_url_and_an_unreachable_server_say_what_to_do() {
+    let err = MariadbTarget::from_url("mysql://root:hunter2@localhost/x?socket=/nonexistent/sock")
+        .unwrap()
+        .connect(None)
+        .await
+        .err()
+        .expect("nothing listens there");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(err.hint().contains("mysql://"), "{}", err.hint());
+    assert!(
+        txlab::error::TxlabError::NoMariadb
+            .hint()
+            .contains("mariadb-server")
+    );
+    assert!(
+        txlab::error::TxlabError::NoMariadb
+            .hint()
+            .contains("docker compose")
+    );
+}
