@@ -323,3 +323,141 @@ async fn a_bad_url_and_an_unreachable_server_say_what_to_do() {
             .contains("docker compose")
     );
 }
+
+/// Two sessions at `level` in the lab's database, and a probe over them.
+async fn pair(
+    target: &MariadbTarget,
+    db: &str,
+    level: &str,
+) -> (MariadbSession, MariadbSession, MariadbProbe) {
+    let mut a = target.connect(Some(db)).await.unwrap();
+    let mut b = target.connect(Some(db)).await.unwrap();
+    for s in [&mut a, &mut b] {
+        ok(
+            s,
+            &format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}"),
+        )
+        .await;
+    }
+    let probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a.id(), b.id()]);
+    (a, b, probe)
+}
+
+#[tokio::test]
+async fn read_uncommitted_really_reads_uncommitted_rows() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let (mut a, mut b, _) = pair(&target, &db, "READ UNCOMMITTED").await;
+    ok(&mut a, "BEGIN; UPDATE t SET v = 99 WHERE id = 1").await;
+    assert_eq!(
+        b.scalar("SELECT v FROM t WHERE id = 1").await.as_deref(),
+        Some("99"),
+        "G1a: dirty read"
+    );
+    ok(
+        &mut b,
+        "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    )
+    .await;
+    assert_eq!(
+        b.scalar("SELECT v FROM t WHERE id = 1").await.as_deref(),
+        Some("10")
+    );
+    ok(&mut a, "ROLLBACK").await;
+}
+
+#[tokio::test]
+async fn repeatable_read_lets_a_lost_update_through() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let (mut a, mut b, mut probe) = pair(&target, &db, "REPEATABLE READ").await;
+    let b_id = b.id();
+    ok(&mut a, "BEGIN; SELECT v INTO @x FROM t WHERE id = 1").await;
+    ok(&mut b, "BEGIN; SELECT v INTO @x FROM t WHERE id = 1").await;
+    ok(&mut a, "UPDATE t SET v = @x + 1 WHERE id = 1").await;
+    let second = launch(b, "UPDATE t SET v = @x + 1 WHERE id = 1");
+    until_blocked(&mut probe, b_id).await;
+    ok(&mut a, "COMMIT").await;
+    let (mut b, out) = second.await.unwrap();
+    assert!(out.error.is_none(), "{:?}", out.error);
+    ok(&mut b, "COMMIT").await;
+    // Both committed +1 from 10: one increment is lost (PostgreSQL refuses the second with 40001).
+    assert_eq!(
+        a.scalar("SELECT v FROM t WHERE id = 1").await.as_deref(),
+        Some("11")
+    );
+}
+
+#[tokio::test]
+async fn serializable_turns_a_select_in_a_transaction_into_a_locking_read() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let (mut a, mut b, mut probe) = pair(&target, &db, "SERIALIZABLE").await;
+    let b_id = b.id();
+    ok(&mut a, "BEGIN; UPDATE t SET v = 11 WHERE id = 1").await;
+    // Outside a transaction (autocommit) a SELECT stays a plain consistent read.
+    assert_eq!(
+        b.scalar("SELECT v FROM t WHERE id = 1").await.as_deref(),
+        Some("10")
+    );
+    ok(&mut b, "BEGIN").await;
+    let reader = launch(b, "SELECT v FROM t WHERE id = 1");
+    until_blocked(&mut probe, b_id).await;
+    assert_eq!(probe.blockers(b_id).await, vec![a.id()]);
+    ok(&mut a, "COMMIT").await;
+    let (mut b, out) = reader.await.unwrap();
+    assert_eq!(
+        out.sets[0],
+        ResultSet::Rows {
+            columns: vec!["v".into()],
+            rows: vec![vec![Some("11".into())]]
+        }
+    );
+    ok(&mut b, "COMMIT").await;
+}
+
+#[tokio::test]
+async fn write_skew_passes_repeatable_read_and_deadlocks_under_serializable() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    for (level, skew) in [("REPEATABLE READ", true), ("SERIALIZABLE", false)] {
+        let (mut a, mut b, mut probe) = pair(&target, &db, level).await;
+        let a_id = a.id();
+        ok(&mut a, "UPDATE t SET v = 1").await;
+        ok(&mut a, "BEGIN; SELECT SUM(v) INTO @s FROM t").await;
+        ok(&mut b, "BEGIN; SELECT SUM(v) INTO @s FROM t").await;
+        // Each takes one row off duty if both are on duty.
+        let first = launch(a, "UPDATE t SET v = 0 WHERE id = 1 AND @s >= 2");
+        let a_blocked = !skew && {
+            until_blocked(&mut probe, a_id).await;
+            true
+        };
+        let second = b.run("UPDATE t SET v = 0 WHERE id = 2 AND @s >= 2").await;
+        let (mut a, out) = first.await.unwrap();
+        assert!(out.error.is_none(), "{level}: {:?}", out.error);
+        if skew {
+            assert!(second.error.is_none());
+            ok(&mut b, "COMMIT").await;
+        } else {
+            assert!(a_blocked);
+            assert_eq!(
+                second.error.map(|e| e.code),
+                Some(1213),
+                "{level}: the closer loses"
+            );
+            assert!(b.transaction_failed());
+            ok(&mut b, "ROLLBACK").await;
+        }
+        ok(&mut a, "COMMIT").await;
+        let on_duty = a.scalar("SELECT SUM(v) FROM t").await;
+        assert_eq!(
+            on_duty.as_deref(),
+            Some(if skew { "0" } else { "1" }),
+            "{level}"
+        );
+    }
+}
