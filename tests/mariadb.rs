@@ -68,7 +68,20 @@ async fn until_blocked(probe: &mut MariadbProbe, id: u32) -> Duration {
 
 #[tokio::test]
 async fn the_throwaway_server_starts_answers_and_leaves_nothing() {
-    let Some(server) = server() else { return };
+    // A killed run's directory: its owner pid is gone, so the next start sweeps it.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let leftover = txlab::db::mariadb::dirs::run_parent_dir().join(format!(
+        "{}run-{dead_pid}-0",
+        txlab::db::mariadb::dirs::RUN_PREFIX
+    ));
+    std::fs::create_dir_all(leftover.join("data")).unwrap();
+    let Some(server) = server() else {
+        let _ = std::fs::remove_dir_all(&leftover);
+        return;
+    };
+    assert!(!leftover.exists(), "{} was not swept", leftover.display());
     let socket = server.socket();
     let run_dir = socket.parent().unwrap().to_path_buf();
     let mut s = MariadbTarget::local(&server).connect(None).await.unwrap();
@@ -460,4 +473,148 @@ async fn write_skew_passes_repeatable_read_and_deadlocks_under_serializable() {
             "{level}"
         );
     }
+}
+
+fn median_p95_max(mut xs: Vec<Duration>) -> String {
+    xs.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p95 = xs[((xs.len() as f64 * 0.95).ceil() as usize).min(xs.len()) - 1];
+    format!(
+        "median {:.2} ms, p95 {:.2} ms, max {:.2} ms (n = {})",
+        ms(xs[xs.len() / 2]),
+        ms(p95),
+        ms(xs[xs.len() - 1]),
+        xs.len()
+    )
+}
+
+/// The figures in docs/mariadb.md: `cargo test --release --test mariadb measure -- --ignored
+/// --nocapture` (alone: it points the template cache at a temporary directory).
+#[tokio::test]
+#[ignore = "measurement, run by hand"]
+async fn measure() {
+    let Some(binaries) = find_mariadb_binaries() else {
+        return;
+    };
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before: {}", load.trim());
+
+    let mut inits = Vec::new();
+    let real_cache = std::env::var_os("TXLAB_CACHE_DIR");
+    for round in 0..3 {
+        let cache = std::env::temp_dir().join(format!(
+            "txlab-measure-cache-{}-{round}",
+            std::process::id()
+        ));
+        // SAFETY: this test runs alone (see its doc); nothing else reads the environment now.
+        unsafe { std::env::set_var("TXLAB_CACHE_DIR", &cache) };
+        let server = LocalMariadb::start(binaries.clone()).unwrap();
+        inits.push(server.timings.init);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&cache);
+    }
+    // SAFETY: as above.
+    unsafe {
+        match real_cache {
+            Some(dir) => std::env::set_var("TXLAB_CACHE_DIR", dir),
+            None => std::env::remove_var("TXLAB_CACHE_DIR"),
+        }
+    }
+    println!(
+        "template init (mariadb-install-db): {}",
+        median_p95_max(inits)
+    );
+
+    let mut starts = Vec::new();
+    for _ in 0..10 {
+        let server = LocalMariadb::start(binaries.clone()).unwrap();
+        starts.push(server.timings.start);
+    }
+    println!(
+        "warm start (copy template + start until it greets): {}",
+        median_p95_max(starts)
+    );
+
+    let Some((server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let mut b = target.connect(Some(&db)).await.unwrap();
+    let b_id = b.id();
+    let mut probe = MariadbProbe::new(target.connect(None).await.unwrap(), vec![a.id(), b_id]);
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        assert!(!probe.is_blocked(b_id).await.unwrap());
+        idle.push(t.elapsed());
+    }
+    println!(
+        "probe round trip on an idle session: {}",
+        median_p95_max(idle)
+    );
+    let mut detect = Vec::new();
+    for _ in 0..50 {
+        ok(&mut a, "BEGIN; UPDATE t SET v = v + 1 WHERE id = 1").await;
+        let launched = Instant::now();
+        let waiter = launch(b, "UPDATE t SET v = v + 1 WHERE id = 1");
+        while !probe.is_blocked(b_id).await.unwrap() {}
+        detect.push(launched.elapsed());
+        ok(&mut a, "COMMIT").await;
+        let (s, out) = waiter.await.unwrap();
+        assert!(out.error.is_none());
+        b = s;
+    }
+    println!(
+        "blocked detection, launch -> probe says blocked: {}",
+        median_p95_max(detect)
+    );
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?");
+    println!(
+        "mariadbd peak RSS after the waits: {}",
+        hwm.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average after: {}", load.trim());
+}
+
+#[tokio::test]
+async fn nowait_and_a_level_change_inside_a_transaction_fail_with_their_codes() {
+    let Some((_server, target, _sandbox, db)) = lab().await else {
+        return;
+    };
+    let mut a = target.connect(Some(&db)).await.unwrap();
+    let mut b = target.connect(Some(&db)).await.unwrap();
+    ok(&mut a, "BEGIN; UPDATE t SET v = 1 WHERE id = 1").await;
+    let out = b
+        .run("BEGIN; SELECT v FROM t WHERE id = 1 FOR UPDATE NOWAIT")
+        .await;
+    let err = out.error.expect("NOWAIT does not wait");
+    // MariaDB implements NOWAIT as a zero lock-wait timeout: 1205, not MySQL's 3572.
+    assert_eq!(
+        (err.code, err.kind()),
+        (1205, ErrorKind::LockWaitTimeout),
+        "{err}"
+    );
+    assert!(!b.transaction_failed(), "only the statement failed");
+    let skipped = ok(&mut b, "SELECT id FROM t FOR UPDATE SKIP LOCKED").await;
+    assert_eq!(
+        skipped[0],
+        ResultSet::Rows {
+            columns: vec!["id".into()],
+            rows: vec![vec![Some("2".into())]]
+        }
+    );
+    let err = b
+        .run("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .await
+        .error
+        .expect("refused in a transaction");
+    assert_eq!(err.code, 1568, "{err}");
+    ok(&mut b, "ROLLBACK").await;
+    ok(&mut a, "ROLLBACK").await;
 }

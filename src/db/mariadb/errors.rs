@@ -29,13 +29,13 @@ impl fmt::Display for ServerError {
 pub enum ErrorKind {
     /// 1213 / 40001: chosen as the deadlock victim; the whole transaction was rolled back.
     Deadlock,
-    /// 1205: gave up waiting for a row lock (`innodb_lock_wait_timeout`); only the statement
-    /// was rolled back.
+    /// 1205: gave up waiting for a row lock (`innodb_lock_wait_timeout`), or would have had to
+    /// wait under `NOWAIT` (MariaDB's NOWAIT is a zero timeout); only the statement was rolled back.
     LockWaitTimeout,
     /// 1020: "Record has changed since last read" — a lost update refused under
     /// `innodb_snapshot_isolation=ON` (REPEATABLE READ as snapshot isolation).
     RecordChanged,
-    /// 3572 (`NOWAIT`) / 1205 with `SKIP LOCKED`-style requests: a lock not available at once.
+    /// 3572: MySQL's `NOWAIT` error (MariaDB reports 1205 instead).
     LockNotAvailable,
     /// 1317: the statement was cancelled (`KILL QUERY`).
     Cancelled,

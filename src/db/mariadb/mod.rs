@@ -4,7 +4,7 @@
 
 pub mod binaries;
 pub mod connect;
-mod dirs;
+pub mod dirs;
 pub mod errors;
 pub mod innodb_status;
 pub mod probe;
