@@ -618,3 +618,46 @@ async fn nowait_and_a_level_change_inside_a_transaction_fail_with_their_codes() 
     ok(&mut b, "ROLLBACK").await;
     ok(&mut a, "ROLLBACK").await;
 }
+
+#[tokio::test]
+async fn resolve_starts_a_server_and_a_reset_session_is_as_good_as_new() {
+    if find_mariadb_binaries().is_none() {
+        return;
+    }
+    let server = txlab::db::mariadb::resolve::MariadbServer::resolve(None).unwrap();
+    assert!(
+        server.description().starts_with("throwaway local MariaDB"),
+        "{}",
+        server.description()
+    );
+    assert!(server.local().unwrap().timings.start > Duration::ZERO);
+    let mut s = server.target.connect(Some("mysql")).await.unwrap();
+    s.set_isolation(txlab::db::mariadb::errors::MariadbLevel::ReadUncommitted)
+        .await
+        .unwrap();
+    ok(
+        &mut s,
+        "SET @x = 1; BEGIN; SELECT GET_LOCK('txlab-reset', 1)",
+    )
+    .await;
+    assert!(s.reset().await);
+    assert_eq!(
+        s.scalar("SELECT @@in_transaction").await.as_deref(),
+        Some("0")
+    );
+    assert_eq!(s.scalar("SELECT @x").await, None);
+    assert_eq!(
+        s.scalar("SELECT @@tx_isolation").await.as_deref(),
+        Some("REPEATABLE-READ")
+    );
+    assert_eq!(
+        s.scalar("SELECT IS_FREE_LOCK('txlab-reset')")
+            .await
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        s.scalar("SELECT DATABASE()").await.as_deref(),
+        Some("mysql")
+    );
+}

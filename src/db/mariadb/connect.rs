@@ -7,7 +7,7 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
-use super::errors::ServerError;
+use super::errors::{MariadbLevel, ServerError};
 use super::server::LocalMariadb;
 use crate::error::{Result, TxlabError};
 
@@ -235,6 +235,20 @@ impl MariadbSession {
                 message,
             })
             .collect()
+    }
+
+    /// Sets the isolation level of the session's later transactions.
+    pub async fn set_isolation(&mut self, level: MariadbLevel) -> Result<()> {
+        self.simple(&level.set_session_sql()).await
+    }
+
+    /// Makes a used session as good as new for the next run (`COM_RESET_CONNECTION`): an open
+    /// transaction is rolled back, locks (also `GET_LOCK`'s) released, session variables, user
+    /// variables and temporary tables dropped; the current database stays. False when the session
+    /// could not be reset (close it then).
+    pub async fn reset(&mut self) -> bool {
+        self.rolled_back = false;
+        matches!(self.conn.reset().await, Ok(true))
     }
 
     /// Cancels the statement another session is running (`KILL QUERY`); MariaDB has no protocol

@@ -8,6 +8,7 @@ pub mod dirs;
 pub mod errors;
 pub mod innodb_status;
 pub mod probe;
+pub mod resolve;
 pub mod sandbox;
 pub mod server;
 mod template;
