@@ -661,3 +661,64 @@ async fn resolve_starts_a_server_and_a_reset_session_is_as_good_as_new() {
         Some("mysql")
     );
 }
+
+/// Not a test on its own: the child process of `the_server_dies_with_a_killed_txlab`. It starts a
+/// server, prints its pid and blocks on stdin until it is killed.
+#[test]
+fn child_that_holds_a_server() {
+    if std::env::var_os("TXLAB_MARIADB_TEST_CHILD").is_none() {
+        return;
+    }
+    let Some(server) = server() else { return };
+    // libtest prints this after "test child_that_holds_a_server ... " on the same line.
+    println!("server pid {}", server.pid());
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+#[test]
+fn the_server_dies_with_a_killed_txlab() {
+    use std::io::BufRead;
+    if find_mariadb_binaries().is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_that_holds_a_server",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TXLAB_MARIADB_TEST_CHILD", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let pid: i32 = stdout
+        .lines()
+        .map_while(|l| l.ok())
+        .find_map(|l| l.split("server pid ").nth(1)?.trim().parse().ok())
+        .expect("the child started a server");
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    child.kill().unwrap(); // SIGKILL: no destructor runs, only the parent-death signal is left.
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // A zombie until its parent (the dead child's reaper) collects it: check its state too.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.split(") ")
+                    .nth(1)
+                    .is_some_and(|rest| rest.starts_with('Z'))
+            })
+            .unwrap_or(true)
+    };
+    while !gone() {
+        assert!(
+            Instant::now() < deadline,
+            "mariadbd {pid} outlived the txlab that started it"
+        );
+        std::thread::yield_now();
+    }
+}
