@@ -115,6 +115,15 @@ pub enum TxlabError {
     /// `sslmode` / `sslrootcert` (or `PGSSLMODE` / `PGSSLROOTCERT`) cannot be used.
     #[error("{0}")]
     TlsSettings(String),
+
+    #[error("no MariaDB to run against: no mysql:// URL and no mariadbd found")]
+    NoMariadb,
+
+    #[error("could not start a local MariaDB server: {0}")]
+    LocalMariadb(String),
+
+    #[error("cannot use MariaDB at {target}: {reason}")]
+    MariadbUnreachable { target: String, reason: String },
 }
 
 impl TxlabError {
@@ -148,6 +157,9 @@ impl TxlabError {
             TxlabError::BadArguments(_) => "`txlab run --help` lists the flags; docs/specs.md describes specs and --all-permutations".into(),
             TxlabError::Tls { failure, .. } => failure.hint(),
             TxlabError::TlsSettings(_) => "sslmode is one of disable, prefer, require, verify-ca, verify-full; sslrootcert names a PEM file of CA certificates (or `system`); docs/tls.md has examples".into(),
+            TxlabError::NoMariadb => "install the server (`apt-get install mariadb-server`; txlab starts a throwaway one), or run `docker compose up -d mariadb` and pass --database-url mysql://root:txlab@127.0.0.1:3306/txlab".into(),
+            TxlabError::LocalMariadb(_) => "pass a mysql:// --database-url to use a server you run yourself, or set TXLAB_MARIADB_BINDIR to the directory holding mariadbd and mariadb-install-db".into(),
+            TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
         }
     }
 }

@@ -26,6 +26,8 @@ mod lessons;
 mod lessons_smoke;
 /// The locking-strategy demos: invariants, retries, costs.
 mod locking;
+/// MariaDB's folder against a real throwaway MariaDB: connections, the blocked probe, anomalies.
+mod mariadb;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
 /// PostgreSQL's own isolation specs, byte for byte.

@@ -1,0 +1,341 @@
+//! A throwaway MariaDB server for users who have `mariadbd` but no running server: the cached
+//! template datadir is copied onto tmpfs and `mariadbd` starts there on a unix socket only, in
+//! its own process group (a terminal's Ctrl-C reaches txlab, which cleans up), as the `mysql` OS
+//! user when txlab runs as root (mariadbd refuses root), and with a parent-death signal so it never
+//! outlives txlab. Dropping the [`LocalMariadb`] kills it and removes its files.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::binaries::MariadbBinaries;
+use super::dirs::run_parent_dir;
+use super::dirs::{RUN_PREFIX, chown_tree, copy_tree, owner_pid, private_dir, process_alive};
+use super::template::{INNODB_FIXED, TXLAB_USER, ensure_template, io_error};
+use crate::error::{Result, TxlabError};
+
+/// How long a starting server may take before txlab gives up.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings for a server whose data is deleted at exit: no durability, no binary log, a small
+/// buffer pool, and InnoDB's lock list in `SHOW ENGINE INNODB STATUS` (the blocked probe reads
+/// who holds the lock a session waits for from it).
+const SERVER_SETTINGS: [&str; 11] = [
+    "--skip-networking",
+    "--skip-log-bin",
+    "--skip-name-resolve",
+    "--innodb-flush-log-at-trx-commit=0",
+    "--innodb-doublewrite=0",
+    "--innodb-flush-method=fsync",
+    "--innodb-use-native-aio=0",
+    "--innodb-status-output-locks=ON",
+    "--max-connections=200",
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_bin",
+];
+
+/// The OS account that runs the server: ourselves, or `mysql` when we are root.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// True when txlab must switch to this user before exec.
+    pub switch: bool,
+}
+
+/// Who runs the server; an error when txlab is root and there is no `mysql` user.
+pub fn server_user() -> Result<ServerUser> {
+    // SAFETY: geteuid/getegid cannot fail and touch no memory.
+    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if euid != 0 {
+        return Ok(ServerUser {
+            uid: euid,
+            gid: egid,
+            switch: false,
+        });
+    }
+    let name = std::ffi::CString::new("mysql").expect("static name");
+    // SAFETY: getpwnam returns static storage or null; the ids are copied at once.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(TxlabError::LocalMariadb(
+            "txlab runs as root, mariadbd refuses to, and there is no 'mysql' OS user to run it as"
+                .into(),
+        ));
+    }
+    // SAFETY: checked for null above.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Ok(ServerUser {
+        uid,
+        gid,
+        switch: true,
+    })
+}
+
+/// How long it took to get the server going.
+#[derive(Debug, Clone, Copy)]
+pub struct MariadbTimings {
+    /// `mariadb-install-db` (zero when the cached template was used).
+    pub init: Duration,
+    /// Copying the template and starting the server until it greets a client.
+    pub start: Duration,
+}
+
+/// A running throwaway server.
+#[derive(Debug)]
+pub struct LocalMariadb {
+    run_dir: PathBuf,
+    pid: i32,
+    keeper: Option<JoinHandle<()>>,
+    pub binaries: MariadbBinaries,
+    pub timings: MariadbTimings,
+}
+
+impl LocalMariadb {
+    /// Starts a fresh server from the cached template, creating the template first if needed.
+    pub fn start(binaries: MariadbBinaries) -> Result<LocalMariadb> {
+        sweep_leftovers();
+        let user = server_user()?;
+        let t0 = Instant::now();
+        let template = ensure_template(&binaries, user)?;
+        let init = t0.elapsed();
+
+        let t1 = Instant::now();
+        let run_dir = private_dir("run");
+        let data = run_dir.join("data");
+        fs::create_dir_all(&run_dir).map_err(io_error("create the run directory"))?;
+        let mut server = LocalMariadb {
+            run_dir,
+            pid: 0,
+            keeper: None,
+            binaries,
+            timings: MariadbTimings {
+                init,
+                start: Duration::ZERO,
+            },
+        };
+        copy_tree(&template, &data).map_err(io_error("copy the template datadir"))?;
+        if user.switch {
+            chown_tree(&server.run_dir, user.uid, user.gid)
+                .map_err(io_error("hand the run directory to the mysql user"))?;
+        }
+        fs::set_permissions(&server.run_dir, fs::Permissions::from_mode(0o700))
+            .map_err(io_error("protect the run directory"))?;
+
+        let dir = &server.run_dir;
+        let mut cmd = Command::new(&server.binaries.server);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", dir.join("server.log").display()))
+            .arg(format!("--tmpdir={}", dir.display()))
+            .args(INNODB_FIXED)
+            .args(SERVER_SETTINGS);
+        if let Some(plugin) = metadata_lock_plugin(&server.binaries) {
+            cmd.arg(format!("--plugin-load-add={plugin}"));
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        prepare_process(&mut cmd, user);
+        let (keeper, pid) = spawn_kept(cmd)?;
+        server.keeper = Some(keeper);
+        server.pid = pid;
+        server.wait_until_ready()?;
+        server.timings.start = t1.elapsed();
+        Ok(server)
+    }
+
+    /// The server's unix socket.
+    pub fn socket(&self) -> PathBuf {
+        self.run_dir.join("mysqld.sock")
+    }
+
+    /// The account the template created for txlab.
+    pub fn user(&self) -> &'static str {
+        TXLAB_USER
+    }
+
+    /// A URL for this server, as a user would pass it with `--database-url`.
+    pub fn url(&self) -> String {
+        format!(
+            "mysql://{TXLAB_USER}@localhost/mysql?socket={}",
+            self.socket().display()
+        )
+    }
+
+    /// The server's process id (for measuring its memory).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Waits until the server greets a client on its socket: the greeting packet is sent only once
+    /// the server accepts sessions. Polls a starting server; bounded by [`READY_TIMEOUT`].
+    fn wait_until_ready(&mut self) -> Result<()> {
+        let socket = self.socket();
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if greets(&socket) {
+                return Ok(());
+            }
+            if self.keeper.as_ref().is_some_and(JoinHandle::is_finished)
+                || Instant::now() > deadline
+            {
+                let log = fs::read_to_string(self.run_dir.join("server.log")).unwrap_or_default();
+                let why = log
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("ERROR"))
+                    .or_else(|| log.lines().rev().find(|l| !l.trim().is_empty()))
+                    .unwrap_or("no output");
+                return Err(TxlabError::LocalMariadb(format!(
+                    "the server did not start: {why}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Kills the server (its data is thrown away, so no orderly shutdown) and removes its files.
+    pub fn stop(&mut self) {
+        if let Some(keeper) = self.keeper.take() {
+            // SAFETY: kill(2) on the server we started.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            let _ = keeper.join();
+        }
+        let _ = fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+impl Drop for LocalMariadb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether a server answers on the socket with its handshake (protocol version 10).
+fn greets(socket: &Path) -> bool {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && head[4] == 10
+}
+
+/// The `metadata_lock_info` plugin when the server has it: it names who holds a metadata or
+/// `GET_LOCK` lock a session waits for.
+fn metadata_lock_plugin(binaries: &MariadbBinaries) -> Option<&'static str> {
+    let candidates = [
+        "/usr/lib/mysql/plugin",
+        "/usr/lib64/mysql/plugin",
+        "/usr/local/mysql/lib/plugin",
+    ];
+    let here = binaries.server.parent()?.parent()?.join("lib/plugin");
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .chain([here])
+        .any(|d| d.join("metadata_lock_info.so").is_file())
+        .then_some("metadata_lock_info")
+}
+
+/// Own process group, the server user, and a parent-death signal (SIGKILL) when the spawning
+/// thread dies. The identity switch happens here, before the signal is armed: mariadbd's own
+/// `--user` switch would clear it.
+pub fn prepare_process(cmd: &mut Command, user: ServerUser) {
+    cmd.process_group(0);
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls.
+    unsafe {
+        cmd.pre_exec(move || {
+            if user.switch {
+                let groups = [user.gid];
+                if libc::setgroups(1, groups.as_ptr()) != 0
+                    || libc::setgid(user.gid) != 0
+                    || libc::setuid(user.uid) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Spawns from a thread that lives exactly as long as the server: the parent-death signal fires
+/// when the forking *thread* exits.
+fn spawn_kept(mut cmd: Command) -> Result<(JoinHandle<()>, i32)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let keeper = std::thread::Builder::new()
+        .name("txlab-mariadbd".into())
+        .spawn(move || match cmd.spawn() {
+            Ok(mut child) => {
+                let _ = tx.send(Ok(child.id() as i32));
+                let _ = child.wait();
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        })
+        .map_err(io_error("start a thread"))?;
+    match rx.recv() {
+        Ok(Ok(pid)) => Ok((keeper, pid)),
+        Ok(Err(e)) => Err(TxlabError::LocalMariadb(format!(
+            "could not run mariadbd: {e}"
+        ))),
+        Err(_) => Err(TxlabError::LocalMariadb("the server thread died".into())),
+    }
+}
+
+/// Removes what killed txlab runs left: their run and init directories, and a server still
+/// running in one (a parent-death signal cannot fire if the machine's txlab was SIGKILLed while
+/// the keeper thread was being created).
+pub fn sweep_leftovers() {
+    let mut parents = vec![run_parent_dir(), std::env::temp_dir()];
+    parents.dedup();
+    let entries = parents
+        .iter()
+        .filter_map(|p| fs::read_dir(p).ok())
+        .flatten();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(RUN_PREFIX) {
+            continue;
+        }
+        let Some(pid) = owner_pid(&name) else {
+            continue;
+        };
+        if process_alive(pid) {
+            continue;
+        }
+        if let Ok(text) = fs::read_to_string(entry.path().join("mysqld.pid"))
+            && let Ok(server) = text.trim().parse::<i32>()
+            && is_mariadbd(server)
+        {
+            // SAFETY: kill(2) on an orphaned server of ours.
+            unsafe { libc::kill(server, libc::SIGKILL) };
+        }
+        let _ = fs::remove_dir_all(entry.path());
+    }
+}
+
+/// Whether `pid` is a MariaDB server (a recycled pid must not be killed).
+fn is_mariadbd(pid: i32) -> bool {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            let c = String::from_utf8_lossy(&c);
+            (c.contains("mariadbd") || c.contains("mysqld")) && c.contains(RUN_PREFIX)
+        })
+        .unwrap_or(false)
+}
