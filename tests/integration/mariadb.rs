@@ -684,7 +684,7 @@ fn the_server_dies_with_a_killed_txlab() {
     }
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "child_that_holds_a_server",
+            "mariadb::child_that_holds_a_server",
             "--exact",
             "--nocapture",
             "--test-threads=1",
