@@ -25,7 +25,7 @@ use super::rng::Rng;
 use super::sampler::LockSampler;
 use super::stats::{ClientStats, Latency};
 use super::strategy::AttemptSettings;
-use super::threads::ClientThreads;
+use super::threads::{self, ClientThreads};
 use super::workload;
 use crate::db::sandbox::db_message;
 use crate::db::{Sandbox, Server, SessionOptions};
@@ -85,7 +85,7 @@ pub async fn run(
             .unwrap_or(0);
         let bar = bars.bar(strategy);
         let point = Point {
-            runtime: threads.handle(),
+            threads: &threads,
             server,
             sandbox,
             schema: &schema,
@@ -165,7 +165,7 @@ fn settings(plan: &BenchPlan, server: &Server, version: String) -> RunSettings {
 
 /// One (strategy, K) point and what it needs.
 struct Point<'a> {
-    runtime: tokio::runtime::Handle,
+    threads: &'a ClientThreads,
     server: &'a Server,
     sandbox: &'a Sandbox,
     schema: &'a str,
@@ -191,7 +191,13 @@ impl Point<'_> {
         )
         .await?;
         let pids = Arc::new(Mutex::new(Vec::new()));
-        let pool = self.pool(pids.clone())?;
+        // One pool per client thread, so a connection (and its tokio-postgres connection task)
+        // stays on the thread of the clients that use it.
+        let shards = threads::shards_for(self.threads.len(), plan.clients, plan.pool_size);
+        let pools = threads::split(plan.pool_size, shards)
+            .into_iter()
+            .map(|size| self.pool(size, pids.clone()))
+            .collect::<Result<Vec<Pool>>>()?;
         let transactions = match plan.stop {
             Stop::Transactions(n) => Some(n),
             Stop::After(_) => None,
@@ -212,9 +218,10 @@ impl Point<'_> {
         let mut clients = JoinSet::new();
         for i in 0..plan.clients {
             let rng = Rng::new(plan.seed ^ u64::from(self.accounts), i as u64);
+            let shard = i % shards;
             clients.spawn_on(
-                client::run(pool.clone(), control.clone(), spec, rng),
-                &self.runtime,
+                client::run(pools[shard].clone(), control.clone(), spec, rng),
+                &self.threads.handle(shard),
             );
         }
 
@@ -301,8 +308,11 @@ impl Point<'_> {
             }
         }
         let finished = Instant::now();
-        let status = pool.status();
-        drop(pool);
+        let status = pools
+            .iter()
+            .map(Pool::status)
+            .fold((0, 0), |(max, size), s| (max + s.max_size, size + s.size));
+        drop(pools);
 
         let window = match (measure_start, measure_end) {
             (Some(s), Some(e)) => e - s,
@@ -329,9 +339,10 @@ impl Point<'_> {
         ))
     }
 
-    /// A pool of `--pool-size` connections that work in the run's schema and carry txlab's
-    /// application name; each new connection reports its backend pid for the lock sampler.
-    fn pool(&self, pids: Arc<Mutex<Vec<i32>>>) -> Result<Pool> {
+    /// A pool of `size` connections (a client thread's share of `--pool-size`) that work in the
+    /// run's schema and carry txlab's application name; each new connection reports its backend
+    /// pid for the lock sampler.
+    fn pool(&self, size: usize, pids: Arc<Mutex<Vec<i32>>>) -> Result<Pool> {
         let mut config = self.server.config().clone();
         config.application_name(self.sandbox.application_name());
         config.connect_timeout(Duration::from_secs(10));
@@ -347,7 +358,7 @@ impl Point<'_> {
             },
         );
         Pool::builder(manager)
-            .max_size(self.plan.pool_size)
+            .max_size(size)
             .post_create(Hook::async_fn(move |client, _| {
                 let pids = pids.clone();
                 Box::pin(async move {
@@ -369,7 +380,7 @@ fn point_result(
     mut stats: ClientStats,
     window: Duration,
     lock_wait: Duration,
-    status: deadpool_postgres::Status,
+    (max_size, size): (usize, usize),
     invariants: Vec<workload::Invariant>,
     interrupted: bool,
 ) -> PointResult {
@@ -406,8 +417,8 @@ fn point_result(
         lock_wait_ms: ms(lock_wait),
         lock_statement_ms: ms(stats.lock_statement_time),
         pool: PoolFigures {
-            max_size: status.max_size,
-            size: status.size,
+            max_size,
+            size,
             gets: stats.pool_gets,
             wait_ms_total: ms(stats.pool_wait),
             wait_ms_max: ms(stats.pool_wait_max),

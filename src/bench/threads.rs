@@ -1,49 +1,135 @@
-//! Where the client tasks run: a multi-thread tokio runtime of their own (the default: N worker
-//! threads, the CPU count up to 4), or the command's own current-thread runtime (`--threads 0`).
+//! Where the client tasks run: `--threads N` OS threads, each driving a current-thread tokio
+//! runtime of its own with a share of the clients — the way `pgbench -j N` splits its clients
+//! over threads, each with its own event loop — or the command's own runtime (`--threads 0`).
 //!
-//! Measured on the 2-core development machine (docs/bench.md, "Is the client the bottleneck?"):
-//! one thread driving 8 clients on a hot row reached about half of pgbench's throughput; two
-//! worker threads matched it. Splitting the clients over per-thread current-thread runtimes, the
-//! way `pgbench -j` does, was no better than the multi-thread runtime, and needed a pool per
-//! thread, so it was not kept.
+//! Why not one multi-thread runtime (what txlab did before, docs/bench.md "Where the client's CPU
+//! went"): a tokio-postgres statement is two tasks talking (the client's future and the
+//! connection's), and on a work-stealing runtime every hand-over between them risks waking another
+//! worker thread through a futex. Under callgrind and strace that was about two futex calls and
+//! an extra `epoll_wait` per transaction, and the kernel time of those wake-ups was most of the
+//! client CPU txlab spent beyond pgbench's. On a shard, a client, its connection task and its pool
+//! all live on one thread: a hand-over is a queue push, and a thread sleeps only in `epoll_wait`.
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
 use crate::error::{Result, TxlabError};
 
-/// The client runtime of one bench run, alive until dropped.
-pub struct ClientThreads(Option<Runtime>);
+/// One client thread: where to spawn its tasks, and how to tell it to end.
+struct Shard {
+    handle: Handle,
+    /// Dropping (or sending on) this ends the thread's runtime.
+    _stop: Option<oneshot::Sender<()>>,
+}
+
+/// The client threads of one bench run, alive until dropped.
+pub struct ClientThreads(Vec<Shard>);
 
 impl ClientThreads {
-    /// `threads` worker threads, or none (the caller's runtime) for 0.
+    /// `threads` client threads, or one shard on the caller's runtime for 0.
     pub fn start(threads: usize) -> Result<ClientThreads> {
         if threads == 0 {
-            return Ok(ClientThreads(None));
+            return Ok(ClientThreads(vec![Shard {
+                handle: Handle::current(),
+                _stop: None,
+            }]));
         }
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("txlab-bench-client")
-            .enable_all()
-            .build()
-            .map(|rt| ClientThreads(Some(rt)))
-            .map_err(|e| TxlabError::Database(format!("cannot start client threads: {e}")))
+        let mut shards = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| cannot_start(&e))?;
+            let handle = runtime.handle().clone();
+            let (stop, stopped) = oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name(format!("txlab-bench-client-{i}"))
+                // The runtime runs every task spawned on its handle until the run ends (the
+                // sender is dropped); dropping it then cancels whatever is left.
+                .spawn(move || {
+                    runtime.block_on(async {
+                        let _ = stopped.await;
+                    });
+                })
+                .map_err(|e| cannot_start(&e))?;
+            shards.push(Shard {
+                handle,
+                _stop: Some(stop),
+            });
+        }
+        Ok(ClientThreads(shards))
     }
 
-    /// Where to spawn client tasks.
-    pub fn handle(&self) -> Handle {
-        match &self.0 {
-            Some(rt) => rt.handle().clone(),
-            None => Handle::current(),
-        }
+    /// How many shards clients are spread over (at least 1).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: there is at least one shard.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Where to spawn the tasks of shard `i` (taken modulo the shard count).
+    pub fn handle(&self, i: usize) -> Handle {
+        self.0[i % self.0.len()].handle.clone()
     }
 }
 
-impl Drop for ClientThreads {
-    /// A runtime may not be dropped (which blocks) inside another; its tasks are finished or
-    /// aborted by now, so it is left to wind down in the background.
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
+/// How `n` things (clients, or pooled connections) split over `shards`: round robin, so shards
+/// differ by at most one, and the first shards get the extra ones.
+pub fn split(n: usize, shards: usize) -> Vec<usize> {
+    let shards = shards.max(1);
+    (0..shards)
+        .map(|s| n / shards + usize::from(s < n % shards))
+        .collect()
+}
+
+/// How many shards a point uses: no more than there are clients, or connections to give each
+/// shard at least one of its own (a connection never moves between threads).
+pub fn shards_for(threads: usize, clients: usize, pool_size: usize) -> usize {
+    threads.min(clients).min(pool_size).max(1)
+}
+
+fn cannot_start(e: &std::io::Error) -> TxlabError {
+    TxlabError::Database(format!("cannot start client threads: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_and_connections_split_alike() {
+        assert_eq!(split(8, 2), vec![4, 4]);
+        assert_eq!(split(5, 2), vec![3, 2]);
+        assert_eq!(split(3, 0), vec![3]);
+        assert_eq!(shards_for(2, 8, 8), 2);
+        assert_eq!(shards_for(4, 3, 8), 3);
+        assert_eq!(shards_for(2, 8, 1), 1);
+        assert_eq!(shards_for(0, 8, 8), 1);
+        // Fewer connections than clients: each shard's pool is no larger than its clients.
+        let (c, p) = (split(8, 3), split(5, 3));
+        assert!(c.iter().zip(&p).all(|(c, p)| p <= c && *p >= 1));
+    }
+
+    #[test]
+    fn tasks_run_on_their_shard_thread() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let threads = ClientThreads::start(2).unwrap();
+            assert_eq!(threads.len(), 2);
+            let name = |i| {
+                threads
+                    .handle(i)
+                    .spawn(async { std::thread::current().name().map(str::to_owned) })
+            };
+            let (a, b) = (name(0).await.unwrap(), name(1).await.unwrap());
+            assert_eq!(a.as_deref(), Some("txlab-bench-client-0"));
+            assert_eq!(b.as_deref(), Some("txlab-bench-client-1"));
+        });
     }
 }
