@@ -92,9 +92,11 @@ pub struct RunFlags {
     #[arg(long)]
     pub check: bool,
 
-    /// Seconds a step may neither complete nor block before it is cancelled.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub step_timeout: u64,
+    /// Seconds a step may neither complete nor block before it is cancelled (at least 1).
+    /// Lessons default to 10 s and their setup, teardown and verdict checks obey it too; .spec
+    /// files default to isolationtester's PGISOLATIONTIMEOUT (300 s).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub step_timeout: Option<u64>,
 
     /// Pause before each step: Enter or space runs it, b replays the lesson from the start, q quits.
     #[arg(long, help_heading = "Classroom")]
