@@ -202,9 +202,15 @@ async fn run_in_schema(
         }
     }
     let (mut timeline, mut vars, schedule_time) = outcome?;
-    // Shown in time order (a step's completion can be reported after a later one's when both
-    // answers arrive in one settle); stable, so events of one moment keep their report order.
-    timeline.events.sort_by_key(|e| e.t);
+    // A lesson's `report_after` orders its deadlock's completions for the victim it planned; when
+    // the server chose the other one (no SET on deadlock_timeout), that order contradicts the
+    // clocks, so the events are shown in time order instead (stable: one moment keeps its order).
+    let unplanned_victim = lesson.deadlock_victim.is_some_and(|planned| {
+        super::deadlock_why::deadlock_victim(&timeline).is_some_and(|v| v != planned)
+    });
+    if unplanned_victim {
+        timeline.events.sort_by_key(|e| e.t);
+    }
     timeline.events.splice(0..0, setup_events);
     for (i, def) in lesson.sessions.iter().enumerate() {
         vars.insert(
