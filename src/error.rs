@@ -124,6 +124,15 @@ pub enum TxlabError {
 
     #[error("cannot use MariaDB at {target}: {reason}")]
     MariadbUnreachable { target: String, reason: String },
+
+    /// The session ended under txlab: the server stopped, crashed, or an administrator ended it
+    /// (SQLSTATE class 08, 57P01–57P03).
+    #[error("the server closed the connection during {during}: {reason}")]
+    ConnectionLost { during: String, reason: String },
+
+    /// The role lacks a privilege txlab needs (42501).
+    #[error("{during} was refused: {reason}")]
+    MissingPrivilege { during: String, reason: String },
 }
 
 impl TxlabError {
@@ -136,6 +145,7 @@ impl TxlabError {
             TxlabError::UnknownLevel(_) => "levels are read-uncommitted, read-committed, repeatable-read, serializable".into(),
             TxlabError::LessonFile { file, .. } if file.ends_with(".spec") => "docs/specs.md describes the spec format (PostgreSQL's src/test/isolation/README) as txlab reads it".into(),
             TxlabError::LessonFile { .. } => "docs/lessons.md describes the lesson format, with a complete example".into(),
+            TxlabError::ReadFile { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => "the file is not UTF-8 text; save it as UTF-8 (e.g. `iconv -t UTF-8`) and run it again".into(),
             TxlabError::ReadFile { .. } => "check the path; `txlab run` takes a lesson file (.toml) or a PostgreSQL isolation spec (.spec)".into(),
             TxlabError::Unreachable { .. } => "is the server running? `docker compose up -d` starts one (URL: postgres://txlab:txlab@localhost:5432/txlab); or leave out --database-url and txlab starts a throwaway local cluster".into(),
             TxlabError::LoginRefused { .. } => "check the user and password in the URL (postgres://USER:PASSWORD@HOST:PORT/DB)".into(),
@@ -147,7 +157,7 @@ impl TxlabError {
             TxlabError::Schedule(_) => "check the lesson's step order: a session runs one statement at a time".into(),
             TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
-            TxlabError::Database(_) => "run with --database-url against a server you can inspect, or report the lesson".into(),
+            TxlabError::Database(_) => "the server's own words are above; if the lesson is a built-in one, report it with the command you ran".into(),
             TxlabError::Interrupted | TxlabError::Terminated => "what the run created (schema, connections, a throwaway cluster) was removed".into(),
             TxlabError::Output(_) => "check where standard output goes: a full disk, or a file that cannot grow".into(),
             TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
@@ -160,6 +170,8 @@ impl TxlabError {
             TxlabError::NoMariadb => "install the server (`apt-get install mariadb-server`; txlab starts a throwaway one), or run `docker compose up -d mariadb` and pass --database-url mysql://root:txlab@127.0.0.1:3306/txlab".into(),
             TxlabError::LocalMariadb(_) => "pass a mysql:// --database-url to use a server you run yourself, or set TXLAB_MARIADB_BINDIR to the directory holding mariadbd and mariadb-install-db".into(),
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
+            TxlabError::ConnectionLost { .. } => "the server stopped, restarted or ended txlab's session (an administrator, a crash, a shutdown); nothing of the run is left on it once it is back; run the command again then".into(),
+            TxlabError::MissingPrivilege { .. } => "txlab needs CREATE on the database to make its own schema (GRANT CREATE ON DATABASE <db> TO <role>), or CREATEDB for .spec files; docs/classroom.md lists what a student's role needs".into(),
         }
     }
 }

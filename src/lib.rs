@@ -13,6 +13,7 @@ pub mod cli;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod fuzz;
 pub mod lab;
 pub mod model;
 pub mod output;

@@ -129,7 +129,7 @@ pub async fn check(
                 ledger_rows,
             ));
             checks.push(Invariant::new(
-                "accounts with a balance the ledger does not explain",
+                "no account with a balance the ledger does not explain",
                 0,
                 mismatched,
             ));

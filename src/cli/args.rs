@@ -92,9 +92,11 @@ pub struct RunFlags {
     #[arg(long)]
     pub check: bool,
 
-    /// Seconds a step may neither complete nor block before it is cancelled.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub step_timeout: u64,
+    /// Seconds a step may neither complete nor block before it is cancelled (at least 1).
+    /// Lessons default to 10 s and their setup, teardown and verdict checks obey it too; .spec
+    /// files default to isolationtester's PGISOLATIONTIMEOUT (300 s).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_step_timeout)]
+    pub step_timeout: Option<u64>,
 
     /// Pause before each step: Enter or space runs it, b replays the lesson from the start, q quits.
     #[arg(long, help_heading = "Classroom")]
@@ -212,4 +214,17 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: BenchFormat,
+}
+
+/// `--step-timeout`: whole seconds, at least 1 (0 used to become 1 s silently).
+fn parse_step_timeout(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(0) => Err(
+            "0 is not a limit: give at least 1 second (the default is 10 s for lessons, \
+                      PGISOLATIONTIMEOUT or 300 s for .spec files)"
+                .into(),
+        ),
+        Ok(seconds) => Ok(seconds),
+        Err(_) => Err(format!("'{value}' is not a whole number of seconds")),
+    }
 }

@@ -66,10 +66,15 @@ fn build(lessons: Vec<Lesson>, levels: &[IsolationLevel], flags: &RunFlags, matr
     }
 }
 
-/// The scheduler settings the flags ask for (`--step-timeout`, at least a second).
+/// How long a lesson's step may take when `--step-timeout` is not given.
+pub const DEFAULT_STEP_TIMEOUT_SECONDS: u64 = 10;
+
+/// The scheduler settings the flags ask for (`--step-timeout`; clap refuses 0).
 pub fn scheduler_settings(flags: &RunFlags) -> SchedulerSettings {
     SchedulerSettings {
-        step_timeout: Duration::from_secs(flags.step_timeout.max(1)),
+        step_timeout: Duration::from_secs(
+            flags.step_timeout.unwrap_or(DEFAULT_STEP_TIMEOUT_SECONDS),
+        ),
         ..Default::default()
     }
 }

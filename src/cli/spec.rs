@@ -55,7 +55,10 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         .local_cluster()
         .is_none()
         .then(spec_runner::fresh_database_name);
-    let opts = SpecRunOptions::new(database);
+    let mut opts = SpecRunOptions::new(database);
+    if let Some(seconds) = args.flags.step_timeout {
+        opts.scheduler.step_timeout = std::time::Duration::from_secs(seconds);
+    }
     let result = lab.run(run_spec(&lab, &lesson, &opts, args, style)).await;
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.

@@ -5,8 +5,10 @@
 //! only implementation today and the only module that names a driver crate. docs/engines.md says
 //! how a second engine joins.
 
+pub mod failure;
 pub mod mariadb;
 pub mod postgres;
+pub mod redact;
 pub mod seam;
 pub mod sqlstate;
 

@@ -22,6 +22,11 @@ pub fn builtin() -> Vec<Lesson> {
         .collect()
 }
 
+/// The text of every built-in lesson file (the fuzzer's seed corpus).
+pub fn embedded_texts() -> Vec<String> {
+    EMBEDDED.iter().map(|(_, text)| text.to_string()).collect()
+}
+
 /// The built-in lessons whose files fail to parse, with the error (for the test suite).
 pub fn broken_builtins() -> Vec<String> {
     EMBEDDED

@@ -2,6 +2,7 @@
 //! one way: lesson → scheduler → timeline → verdict; the engine never formats text.
 
 pub mod catalog;
+pub mod deadlock_why;
 pub mod gate;
 pub mod inspect;
 pub mod interleavings;

@@ -17,6 +17,7 @@ use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::SessionHandle;
 use super::sql_text::substitute;
 use super::verdict::decide;
+use crate::db::failure;
 use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
@@ -62,7 +63,19 @@ pub async fn run_lesson(
     let schema = sandbox.create_schema(&control).await?;
     let result = run_in_schema(server, sandbox, &control, &schema, lesson, level, opts).await;
     let dropped = sandbox.drop_schema(&control, &schema).await;
+    // A server that went away mid-run fails whatever was running at that moment; whichever it
+    // was, the user is told one thing: the server closed the connection.
+    let lost = (result.is_err() || dropped.is_err()) && control.client.is_closed();
     sandbox.give_back(control).await;
+    if lost && !matches!(result, Err(TxlabError::ConnectionLost { .. })) {
+        return Err(TxlabError::ConnectionLost {
+            during: format!("lesson {}", lesson.id),
+            reason: match (&result, &dropped) {
+                (Err(e), _) | (_, Err(e)) => e.to_string(),
+                _ => "connection closed".into(),
+            },
+        });
+    }
     let mut run = result?;
     dropped?;
     run.total_time = started.elapsed();
@@ -78,14 +91,24 @@ async fn run_in_schema(
     level: Option<IsolationLevel>,
     opts: &RunOptions,
 ) -> Result<LessonRun> {
+    // Setup, verdict checks and the schema's drop run on the control connection: none of them
+    // may wait forever (a `pg_sleep` in setup, a lock held by someone else), so they obey the
+    // step timeout too. The connection's settings are reset when it is given back.
+    let limit_ms = opts.scheduler.step_timeout.as_millis().max(1);
     control
-        .execute(&format!("SET search_path = {schema}"))
+        .execute(&format!(
+            "SET search_path = {schema}; SET statement_timeout = {limit_ms}"
+        ))
         .await?;
     let mut setup_events = Vec::new();
     for sql in &lesson.setup {
         let answer = control.run(sql).await;
         if let Some(e) = &answer.error {
-            return Err(TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)));
+            return Err(
+                failure::explain("the lesson's setup SQL", &e.message, &e.sqlstate).unwrap_or_else(
+                    || TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)),
+                ),
+            );
         }
         setup_events.push(setup_event(None, 0, sql, answer.results));
     }
@@ -124,6 +147,11 @@ async fn run_in_schema(
                     .await
                     .ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
                 if let Some(e) = &answer.error {
+                    if let Some(lost) =
+                        failure::explain("a session's setup SQL", &e.message, &e.sqlstate)
+                    {
+                        return Err(lost);
+                    }
                     return Err(TxlabError::Setup(format!(
                         "session {}: {} ({})",
                         def.name, e.message, e.sqlstate
@@ -174,6 +202,15 @@ async fn run_in_schema(
         }
     }
     let (mut timeline, mut vars, schedule_time) = outcome?;
+    // A lesson's `report_after` orders its deadlock's completions for the victim it planned; when
+    // the server chose the other one (no SET on deadlock_timeout), that order contradicts the
+    // clocks, so the events are shown in time order instead (stable: one moment keeps its order).
+    let unplanned_victim = lesson.deadlock_victim.is_some_and(|planned| {
+        super::deadlock_why::deadlock_victim(&timeline).is_some_and(|v| v != planned)
+    });
+    if unplanned_victim {
+        timeline.events.sort_by_key(|e| e.t);
+    }
     timeline.events.splice(0..0, setup_events);
     for (i, def) in lesson.sessions.iter().enumerate() {
         vars.insert(
@@ -201,12 +238,19 @@ async fn run_in_schema(
         let _ = control.execute(sql).await;
     }
 
-    Ok(LessonRun {
+    let why_from_run = lesson.deadlock_victim.and_then(|planned| {
+        super::deadlock_why::why_from_run(&timeline, &infos, planned, |i| committed(&timeline, i))
+    });
+    let mut run = LessonRun {
         verdict,
         notes,
         schedule_time,
         ..LessonRun::new(lesson, level, infos, steps, timeline)
-    })
+    };
+    if let Some(why) = why_from_run {
+        run.why = Some(why);
+    }
+    Ok(run)
 }
 
 /// Whether the session's last transaction-ending step really committed (a COMMIT of a failed
@@ -294,6 +338,10 @@ async fn configure_deadlock_victim(
 async fn run_check(control: &Connected, sql: &str) -> Result<(Option<bool>, Option<String>)> {
     let answer = control.run(sql).await;
     if let Some(e) = answer.error {
+        if let Some(lost) = failure::explain("the lesson's verdict check", &e.message, &e.sqlstate)
+        {
+            return Err(lost);
+        }
         return Err(TxlabError::Database(format!(
             "the lesson's verdict check failed: {} ({})",
             e.message, e.sqlstate

@@ -112,6 +112,7 @@ pub fn result(run: &LessonRun) -> Value {
         "detail": verdict.map(|v| v.detail.clone()),
         "sessions": run.sessions.iter().map(|s| json!({"name": s.name, "label": s.label, "pid": s.pid})).collect::<Vec<_>>(),
         "notes": run.notes,
+        "why": run.why,
         "schedule_ms": millis(run.schedule_time),
         "total_ms": millis(run.total_time),
         "events": events(run),

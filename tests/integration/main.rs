@@ -28,8 +28,14 @@ mod lessons_smoke;
 mod locking;
 /// MariaDB's folder against a real throwaway MariaDB: connections, the blocked probe, anomalies.
 mod mariadb;
+/// Issue 10: a student's plain role runs every demo; deadlocks explained from the run.
+mod plain_role;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
+/// Issue 10: no password printed, no schema left by a signal at any moment, plain roles.
+mod safety;
+/// Issue 10: twenty students on one server; a server stopped mid-run.
+mod shared_server;
 /// PostgreSQL's own isolation specs, byte for byte.
 mod spec_conformance;
 /// `--step` in a real terminal (tmux).

@@ -9,6 +9,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 use super::errors::{MariadbLevel, ServerError};
 use super::server::LocalMariadb;
+use crate::db::redact::redact;
 use crate::error::{Result, TxlabError};
 
 /// Whether a URL names a MariaDB/MySQL server rather than PostgreSQL.
@@ -306,68 +307,9 @@ fn text(value: Value) -> Option<String> {
     }
 }
 
-/// The URL with every password masked: the userinfo's (`user:secret@`) and any query parameter
-/// spelled `password`, `pass`, `pwd` (in any case).
-pub fn redact(url: &str) -> String {
-    let (head, query) = match url.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (url, None),
-    };
-    let mut out = match (head.find("://"), head.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &head[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &head[..scheme + 3],
-                    &userinfo[..colon],
-                    &head[at..]
-                ),
-                None => head.to_string(),
-            }
-        }
-        _ => head.to_string(),
-    };
-    if let Some(query) = query {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _)) if is_password_key(key) => format!("{key}=***"),
-                _ => param.to_string(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
-}
-
-fn is_password_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    matches!(key.as_str(), "password" | "pass" | "pwd" | "passwd") || key.contains("password")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_passwords_in_every_spelling() {
-        assert_eq!(
-            redact("mysql://root:secret@db:3306/x"),
-            "mysql://root:***@db:3306/x"
-        );
-        assert_eq!(redact("mariadb://u:p@ss@h/x"), "mariadb://u:***@h/x");
-        assert_eq!(
-            redact("mysql://root@localhost/x?socket=/run/m.sock&password=s3&PWD=t&Pass=u"),
-            "mysql://root@localhost/x?socket=/run/m.sock&password=***&PWD=***&Pass=***"
-        );
-        assert_eq!(
-            redact("mysql://root@localhost/x"),
-            "mysql://root@localhost/x"
-        );
-        assert!(!redact("mysql://a:b@h/x?db_password=zz").contains("zz"));
-    }
 
     #[test]
     fn transaction_statements_are_recognised() {

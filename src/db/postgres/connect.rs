@@ -11,6 +11,7 @@ use tokio_postgres::{AsyncMessage, Client, Config};
 use super::binaries::find_server_binaries;
 use super::cluster::LocalCluster;
 use super::tls::{PgTls, ServerTls};
+use crate::db::redact::redact;
 use crate::error::{Result, TxlabError};
 
 /// A PostgreSQL server txlab may use, and what it is allowed to do there.
@@ -224,42 +225,5 @@ impl Connected {
     pub async fn close(self) {
         drop(self.client);
         let _ = self.driver.await;
-    }
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(
-            redact("postgres://txlab:secret@localhost:5432/txlab"),
-            "postgres://txlab:***@localhost:5432/txlab"
-        );
-        assert_eq!(
-            redact("postgres://txlab@localhost/txlab"),
-            "postgres://txlab@localhost/txlab"
-        );
-        assert_eq!(redact("host=/tmp user=me"), "host=/tmp user=me");
     }
 }

@@ -112,20 +112,35 @@ impl Sandbox {
     pub async fn create_schema(&self, control: &Connected) -> Result<String> {
         let n = SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("txlab_{}_{}", std::process::id(), n);
-        control
-            .client
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .await
-            .map_err(|e| {
-                TxlabError::Database(format!(
-                    "could not create schema {name}: {}",
-                    db_message(&e)
-                ))
-            })?;
+        // Registered before the statement is sent: a signal that lands while CREATE SCHEMA is
+        // on its way (or committed but not yet answered) must still find the name to drop.
+        // Cleanup drops with IF EXISTS, so a name whose CREATE never ran costs nothing.
         self.live
             .lock()
             .expect("sandbox registry")
             .push(name.clone());
+        if let Err(e) = control
+            .client
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .await
+        {
+            self.live
+                .lock()
+                .expect("sandbox registry")
+                .retain(|s| *s != name);
+            let info = super::answer::error_info(&e);
+            let during = format!("creating the run's schema {name}");
+            return Err(
+                crate::db::failure::explain(&during, &info.message, &info.sqlstate).unwrap_or_else(
+                    || {
+                        TxlabError::Database(format!(
+                            "could not create schema {name}: {}",
+                            db_message(&e)
+                        ))
+                    },
+                ),
+            );
+        }
         Ok(name)
     }
 

@@ -175,7 +175,11 @@ impl<'r> Scheduler<'r> {
             self.wait_for_session(session, &mut waiting, Some(scheduled.step))
                 .await?;
             self.run_pending_retries(session, &mut waiting).await?;
+            let at_gate = Instant::now();
             self.pass_gate(position, scheduled.step).await?;
+            if self.gate.is_some() {
+                self.events.pause(at_gate.elapsed());
+            }
             self.launch_and_settle(scheduled, &mut waiting).await?;
         }
         loop {

@@ -30,6 +30,12 @@ impl Recorder {
         self.live = Some(live);
     }
 
+    /// Stops the clock for `paused` (the time a teacher took at the `--step` gate): the timeline
+    /// times the schedule, not the wait for a key, so the first step is stamped at 0 ms.
+    pub fn pause(&mut self, paused: std::time::Duration) {
+        self.clock += paused;
+    }
+
     /// Records one event that happened `at`.
     pub fn record(
         &mut self,
@@ -50,5 +56,31 @@ impl Recorder {
             let _ = live.send(event.clone());
         }
         self.timeline.events.push(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_spent_at_the_gate_is_not_on_the_timeline() {
+        let start = Instant::now();
+        let mut recorder = Recorder::new(start);
+        recorder.pause(Duration::from_millis(1320));
+        recorder.record(
+            start + Duration::from_millis(1325),
+            Some(0),
+            1,
+            None,
+            EventKind::Retry {
+                attempt: 2,
+                max_attempts: 3,
+                backoff: Duration::ZERO,
+                reason: "x".into(),
+            },
+        );
+        assert_eq!(recorder.timeline.events[0].t, Duration::from_millis(5));
     }
 }
