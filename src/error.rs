@@ -124,6 +124,18 @@ pub enum TxlabError {
 
     #[error("cannot use MariaDB at {target}: {reason}")]
     MariadbUnreachable { target: String, reason: String },
+
+    #[error("{file}: {reason}")]
+    Recording { file: String, reason: String },
+
+    #[error(
+        "{file} was recorded in format version {found}; this txlab reads up to version {supported}"
+    )]
+    RecordingTooNew {
+        file: String,
+        found: u64,
+        supported: u64,
+    },
 }
 
 impl TxlabError {
@@ -160,6 +172,8 @@ impl TxlabError {
             TxlabError::NoMariadb => "install the server (`apt-get install mariadb-server`; txlab starts a throwaway one), or run `docker compose up -d mariadb` and pass --database-url mysql://root:txlab@127.0.0.1:3306/txlab".into(),
             TxlabError::LocalMariadb(_) => "pass a mysql:// --database-url to use a server you run yourself, or set TXLAB_MARIADB_BINDIR to the directory holding mariadbd and mariadb-install-db".into(),
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
+            TxlabError::Recording { .. } => "`txlab replay` reads what `txlab demo … --record FILE` or `txlab run … --record FILE` wrote (docs/output.md, \"Recordings\"); record the run again".into(),
+            TxlabError::RecordingTooNew { .. } => "a newer txlab made this recording: replay it with that version (`txlab --version` shows yours), or record the run again with this one".into(),
         }
     }
 }

@@ -22,3 +22,4 @@ pub mod signal;
 pub mod spec;
 
 pub use error::{Result, TxlabError};
+pub mod recording;

@@ -139,7 +139,7 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-const PROMPT: &str = "[Enter/space] run it · [b] replay from the start · [q] quit";
+const PROMPT: &str = "[Enter/space] run it · [b] back · [r] replay from the start · [q] quit";
 
 fn prompt_for_step(n: usize) -> String {
     format!("▸ next · step {n} of 8")
@@ -250,8 +250,8 @@ fn step_runs_replays_and_quits_in_a_real_terminal() {
     });
     assert!(screen.contains("→ balance = 100.00"), "{screen}");
 
-    // b: the lesson starts over from scratch (a new heading, step 1 again).
-    tmux.press("step", "b");
+    // r: the lesson starts over from scratch (a new heading, step 1 again).
+    tmux.press("step", "r");
     let screen = tmux.wait_for("step", "the replay", |s| {
         s.contains("replaying from the start") && s.contains(&prompt_for_step(1))
     });
