@@ -30,6 +30,8 @@ mod locking;
 mod mariadb;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
+/// `--record` and `txlab replay`: byte-for-byte replays, broken files, stepping back.
+mod replay;
 /// PostgreSQL's own isolation specs, byte for byte.
 mod spec_conformance;
 /// `--step` in a real terminal (tmux).
