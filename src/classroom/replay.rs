@@ -24,8 +24,9 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// Cuts a finished run at each launch.
-    pub fn of(run: &LessonRun, style: &Style) -> Pages {
+    /// Cuts a run at each launch; `total` is how many steps the schedule has when the run is
+    /// still going (a finished run counts its launches).
+    pub fn of(run: &LessonRun, style: &Style, total: Option<usize>) -> Pages {
         let rows = render::timeline::row_texts(run, style);
         let launches: Vec<usize> = run
             .timeline
@@ -35,7 +36,7 @@ impl Pages {
             .filter(|(_, e)| matches!(e.kind, EventKind::Launch { .. }))
             .map(|(i, _)| i)
             .collect();
-        let total = launches.len();
+        let total = total.unwrap_or(launches.len());
         let mut shown = Vec::new();
         let mut prompts = Vec::new();
         for (k, &at) in launches.iter().enumerate() {
@@ -117,7 +118,7 @@ pub async fn walk(rec: &Recording, style: &Style) -> Result<()> {
     let mut keys = Keys::stdin();
     let redraw = std::io::stdout().is_terminal() && keys.is_terminal();
     'runs: for run in &rec.runs {
-        let pages = Pages::of(run, style);
+        let pages = Pages::of(run, style, None);
         let mut at = 0;
         loop {
             let mut text = String::new();

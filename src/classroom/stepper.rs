@@ -236,7 +236,8 @@ impl Classroom<'_> {
     /// SQL is undone); going forward again reaches the live step, whose key is returned. Earlier
     /// screens carry no quiz, so no answer shows before its question is asked.
     async fn look_back(&mut self, view: &LiveView<'_>, live: &str, answers: usize) -> Result<Key> {
-        let pages = Pages::of(&view.provisional(), self.style);
+        let total = view.lesson.schedules.first().map(|s| s.steps.len());
+        let pages = Pages::of(&view.provisional(), self.style, total);
         let terminal = self.erase && self.keys.is_terminal();
         let mut at = pages.steps().saturating_sub(1);
         loop {
