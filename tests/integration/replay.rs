@@ -210,3 +210,82 @@ fn stepping_a_recording_goes_back_one_step() {
         .collect();
     assert_eq!(steps, ["1", "2", "3", "4", "3", "4"]);
 }
+
+/// The stepped handout in headless Chromium: `#step=2` opens at step 2 (later rows and the
+/// verdict hidden, the controls shown); arrow keys (dispatched by a probe the test adds) move one
+/// step; with no script the page is the whole run (no `hidden` rows in the file itself).
+#[test]
+fn the_html_handout_steps_in_headless_chromium() {
+    use std::process::{Command, Stdio};
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    else {
+        crate::util::skipped(format_args!(
+            "no chromium on PATH (apt-get install chromium)"
+        ));
+        return;
+    };
+    let dir = TempDir::new();
+    let rec = dir.path().join("lost.json");
+    let live = output(txlab().args([
+        "demo",
+        "lost-update",
+        "-l",
+        "read-committed",
+        "--locks",
+        "--record",
+        rec.to_str().unwrap(),
+    ]));
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let page = replay(&rec, &["--format", "html"]).stdout;
+    assert!(
+        !page.contains("hidden=\"\""),
+        "without scripts every row shows"
+    );
+    assert!(page.contains("<nav class=\"stepper\" hidden>"));
+    let dump = |file: &Path, fragment: &str| {
+        let profile = dir.path().join(format!("profile{}", fragment.len()));
+        let out = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}{fragment}", file.display()))
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let plain = dir.path().join("handout.html");
+    std::fs::write(&plain, &page).unwrap();
+    let dom = dump(&plain, "#step=2");
+    assert!(dom.contains("data-at=\"2\""), "{dom}");
+    assert!(dom.contains("<tr data-step=\"2\">"), "{dom}");
+    assert!(dom.contains("<tr data-step=\"3\" hidden=\"\">"), "{dom}");
+    assert!(dom.contains("<div class=\"verdict\" hidden=\"\">"), "{dom}");
+    assert!(dom.contains("<nav class=\"stepper\">"), "controls shown");
+    assert!(dom.contains("step 2 of 8"));
+    // Keys: → → ← from step 2 is step 3.
+    let probe = "<script>for (const k of ['ArrowRight', 'ArrowRight', 'ArrowLeft']) { document.dispatchEvent(new KeyboardEvent('keydown', { key: k })); }</script>";
+    let keyed = dir.path().join("keyed.html");
+    std::fs::write(&keyed, page.replace("</body>", &format!("{probe}</body>"))).unwrap();
+    let dom = dump(&keyed, "#step=2");
+    assert!(dom.contains("data-at=\"3\""), "{dom}");
+    assert!(dom.contains("<tr data-step=\"3\">"), "{dom}");
+    assert!(dom.contains("<tr data-step=\"4\" hidden=\"\">"), "{dom}");
+}
