@@ -76,6 +76,21 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     if let Some(summary) = render::summary::render(&finished, plan.matrix, style) {
         print(&summary)?;
     }
+    if let Some(path) = &plan.record {
+        let flags = crate::recording::RecordedFlags {
+            locks: plan.options.inspect.locks,
+            versions: plan.options.inspect.versions,
+            quiz: pace.quiz,
+        };
+        crate::recording::Recording::new(
+            finished.clone(),
+            &lab.server.description,
+            lab.server.local_cluster().map(|c| c.timings),
+            plan.matrix,
+            flags,
+        )
+        .write(path)?;
+    }
     let all_match = finished
         .iter()
         .all(|r| r.verdict.as_ref().is_none_or(|v| v.matches_expectation()));
