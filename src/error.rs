@@ -133,6 +133,17 @@ pub enum TxlabError {
     /// The role lacks a privilege txlab needs (42501).
     #[error("{during} was refused: {reason}")]
     MissingPrivilege { during: String, reason: String },
+    #[error("{file}: {reason}")]
+    Recording { file: String, reason: String },
+
+    #[error(
+        "{file} was recorded in format version {found}; this txlab reads up to version {supported}"
+    )]
+    RecordingTooNew {
+        file: String,
+        found: u64,
+        supported: u64,
+    },
 }
 
 impl TxlabError {
@@ -172,6 +183,8 @@ impl TxlabError {
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
             TxlabError::ConnectionLost { .. } => "the server stopped, restarted or ended txlab's session (an administrator, a crash, a shutdown); nothing of the run is left on it once it is back; run the command again then".into(),
             TxlabError::MissingPrivilege { .. } => "txlab needs CREATE on the database to make its own schema (GRANT CREATE ON DATABASE <db> TO <role>), or CREATEDB for .spec files; docs/classroom.md lists what a student's role needs".into(),
+            TxlabError::Recording { .. } => "`txlab replay` reads what `txlab demo … --record FILE` or `txlab run … --record FILE` wrote (docs/output.md, \"Recordings\"); record the run again".into(),
+            TxlabError::RecordingTooNew { .. } => "a newer txlab made this recording: replay it with that version (`txlab --version` shows yours), or record the run again with this one".into(),
         }
     }
 }

@@ -23,3 +23,4 @@ pub mod signal;
 pub mod spec;
 
 pub use error::{Result, TxlabError};
+pub mod recording;

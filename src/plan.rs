@@ -15,6 +15,8 @@ pub struct Plan {
     pub matrix: bool,
     /// Classroom pacing (`--step`, `--quiz`); runs straight through when neither is given.
     pub pace: Pace,
+    /// `--record FILE`: where to save the finished runs for `txlab replay`.
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl Plan {

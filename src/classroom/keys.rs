@@ -5,7 +5,7 @@
 //! double press does not skip a step.
 //!
 //! When standard input is not a terminal (a script, a test), whole lines are read instead: an
-//! empty line is Enter, `b`, `q` or a digit mean what the keys mean, end of input means quit.
+//! empty line is Enter, `b`, `r`, `q` or a digit mean what the keys mean, end of input means quit.
 //!
 //! The wait happens on a blocking thread that polls every 100 ms for cancellation, so dropping
 //! a pending read (Ctrl-C, an error elsewhere) never leaves a thread blocked on stdin or a
@@ -21,8 +21,10 @@ use crate::error::{Result, TxlabError};
 pub enum Key {
     /// Enter or space: run the step (at a quiz: no guess).
     Run,
-    /// `b`: replay the lesson from the start.
+    /// `r`: replay the lesson from the start.
     Replay,
+    /// Backspace or `b`: back one step (shows the recorded state; nothing is undone).
+    Back,
     /// `q`: quit cleanly.
     Quit,
     /// `1`…`9` at a quiz: the class's answer (1-based).
@@ -37,7 +39,8 @@ pub enum Key {
 pub fn key_for_byte(byte: u8, answers: usize) -> Option<Key> {
     match byte {
         b'\n' | b'\r' | b' ' => Some(Key::Run),
-        b'b' | b'B' => Some(Key::Replay),
+        b'b' | b'B' | 0x7f | 0x08 => Some(Key::Back),
+        b'r' | b'R' => Some(Key::Replay),
         b'q' | b'Q' => Some(Key::Quit),
         b'1'..=b'9' if usize::from(byte - b'0') <= answers => {
             Some(Key::Answer(usize::from(byte - b'0')))
@@ -58,9 +61,10 @@ pub fn key_for_line(line: &str, answers: usize) -> Option<Key> {
         return (1..=answers).contains(&n).then_some(Key::Answer(n));
     }
     match word.to_ascii_lowercase().as_str() {
-        "b" | "back" | "replay" => Some(Key::Replay),
+        "b" | "back" => Some(Key::Back),
+        "r" | "replay" => Some(Key::Replay),
         "q" | "quit" => Some(Key::Quit),
-        "r" | "run" | "n" | "next" => Some(Key::Run),
+        "run" | "n" | "next" => Some(Key::Run),
         _ => None,
     }
 }
@@ -328,7 +332,9 @@ mod tests {
     fn keys_mean_what_the_prompt_says() {
         assert_eq!(key_for_byte(b'\r', 0), Some(Key::Run));
         assert_eq!(key_for_byte(b' ', 0), Some(Key::Run));
-        assert_eq!(key_for_byte(b'b', 0), Some(Key::Replay));
+        assert_eq!(key_for_byte(b'b', 0), Some(Key::Back));
+        assert_eq!(key_for_byte(0x7f, 0), Some(Key::Back), "Backspace");
+        assert_eq!(key_for_byte(b'r', 0), Some(Key::Replay));
         assert_eq!(key_for_byte(b'q', 0), Some(Key::Quit));
         assert_eq!(key_for_byte(b'2', 3), Some(Key::Answer(2)));
         assert_eq!(key_for_byte(b'4', 3), None, "only offered answers");
@@ -341,7 +347,8 @@ mod tests {
     fn lines_mean_the_same() {
         assert_eq!(key_for_line("\n", 0), Some(Key::Run));
         assert_eq!(key_for_line(" q \n", 0), Some(Key::Quit));
-        assert_eq!(key_for_line("B", 0), Some(Key::Replay));
+        assert_eq!(key_for_line("B", 0), Some(Key::Back));
+        assert_eq!(key_for_line("r", 0), Some(Key::Replay));
         assert_eq!(key_for_line("2", 2), Some(Key::Answer(2)));
         assert_eq!(key_for_line("3", 2), None);
         assert_eq!(key_for_line("what", 2), None);

@@ -67,13 +67,26 @@ pub fn prompt_block(next: &NextStep, quiz: Option<&Quiz>, width: usize) -> Vec<S
     lines
 }
 
+/// The prompt under a finished run when stepping through a recording.
+pub fn end_prompt() -> String {
+    format!(
+        "  {}",
+        paint(
+            "[Enter/space] next lesson · [b] back · [r] from the start · [q] quit",
+            Meaning::Heading
+        )
+    )
+}
+
 /// The one-line prompt.
 pub fn prompt_line(answers: Option<usize>) -> String {
     let keys = match answers {
         Some(n) => format!(
-            "the class's answer [1-{n}] · [Enter] no answer · [b] replay from the start · [q] quit"
+            "the class's answer [1-{n}] · [Enter] no answer · [b] back · [r] replay from the start · [q] quit"
         ),
-        None => "[Enter/space] run it · [b] replay from the start · [q] quit".to_string(),
+        None => {
+            "[Enter/space] run it · [b] back · [r] replay from the start · [q] quit".to_string()
+        }
     };
     format!("  {}", paint(&keys, Meaning::Heading))
 }
@@ -213,7 +226,7 @@ mod tests {
                 "  ▸ next · step 6 of 8 · bob's laptop",
                 "    » Bob writes.",
                 "    UPDATE account SET balance = 120",
-                "  [Enter/space] run it · [b] replay from the start · [q] quit",
+                "  [Enter/space] run it · [b] back · [r] replay from the start · [q] quit",
             ]
         );
         let lines = prompt_block(&next, Some(&quiz()), 100);

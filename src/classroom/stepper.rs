@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use tokio::sync::mpsc;
 
 use super::keys::{Key, Keys};
+use super::replay::Pages;
 use super::score::QuizBook;
 use super::screen::{self, NextStep};
 use crate::engine::event::{Event, Timeline};
@@ -75,6 +76,21 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     if let Some(summary) = render::summary::render(&finished, plan.matrix, style) {
         print(&summary)?;
     }
+    if let Some(path) = &plan.record {
+        let flags = crate::recording::RecordedFlags {
+            locks: plan.options.inspect.locks,
+            versions: plan.options.inspect.versions,
+            quiz: pace.quiz,
+        };
+        crate::recording::Recording::new(
+            finished.clone(),
+            &lab.server.description,
+            lab.server.local_cluster().map(|c| c.timings),
+            plan.matrix,
+            flags,
+        )
+        .write(path)?;
+    }
     let all_match = finished
         .iter()
         .all(|r| r.verdict.as_ref().is_none_or(|v| v.matches_expectation()));
@@ -108,7 +124,7 @@ impl Classroom<'_> {
                     }
                     view.pids = request.session_pids.clone();
                     self.catch_up(&mut view, attempt)?;
-                    if let Some(ending) = self.at_gate(lesson, request, attempt).await? {
+                    if let Some(ending) = self.at_gate(lesson, request, attempt, &view).await? {
                         stopped = Some(ending);
                     }
                 }
@@ -162,6 +178,7 @@ impl Classroom<'_> {
         lesson: &Lesson,
         request: GateRequest,
         attempt: usize,
+        view: &LiveView<'_>,
     ) -> Result<Option<Ending>> {
         let step = &lesson.steps[request.step];
         let quiz = step.quiz.as_ref().filter(|_| self.pace.quiz);
@@ -190,10 +207,11 @@ impl Classroom<'_> {
             text.push('\n');
         }
         text.push_str(last);
-        let key = self
-            .keys
-            .next(quiz.map_or(0, |q| q.answers.len()), &text)
-            .await?;
+        let answers = quiz.map_or(0, |q| q.answers.len());
+        let mut key = self.keys.next(answers, &text).await?;
+        if key == Key::Back {
+            key = self.look_back(view, &text, answers).await?;
+        }
         if self.erase && self.keys.is_terminal() {
             print(&screen::erase(lines.len()))?;
         } else {
@@ -214,6 +232,7 @@ impl Classroom<'_> {
                 request.go();
                 Ok(None)
             }
+            Key::Back => unreachable!("look_back returns only at the live step"),
             Key::Replay => {
                 request.stop();
                 Ok(Some(Ending::Replay))
@@ -223,6 +242,43 @@ impl Classroom<'_> {
                 Ok(Some(Ending::Quit))
             }
             Key::Interrupt => Err(TxlabError::Interrupted),
+        }
+    }
+}
+
+impl Classroom<'_> {
+    /// Backspace or `b` at a live gate: re-shows the screens recorded before earlier steps (no
+    /// SQL is undone); going forward again reaches the live step, whose key is returned. Earlier
+    /// screens carry no quiz, so no answer shows before its question is asked.
+    async fn look_back(&mut self, view: &LiveView<'_>, live: &str, answers: usize) -> Result<Key> {
+        let total = view.lesson.schedules.first().map(|s| s.steps.len());
+        let pages = Pages::of(&view.provisional(), self.style, total);
+        let terminal = self.erase && self.keys.is_terminal();
+        let mut at = pages.steps().saturating_sub(1);
+        loop {
+            let mut text = String::new();
+            if terminal {
+                text.push_str("\x1b[H\x1b[2J");
+            } else {
+                text.push('\n');
+            }
+            let live_here = at >= pages.steps();
+            if live_here {
+                text.push_str(&pages.screen_now());
+                text.push_str(live);
+            } else {
+                text.push_str(&pages.screen(at));
+            }
+            let key = self
+                .keys
+                .next(if live_here { answers } else { 0 }, &text)
+                .await?;
+            match key {
+                Key::Back => at = at.saturating_sub(1),
+                _ if live_here => return Ok(key),
+                Key::Run | Key::Answer(_) => at += 1,
+                other => return Ok(other),
+            }
         }
     }
 }

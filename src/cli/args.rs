@@ -72,6 +72,16 @@ pub enum Command {
     Run(RunArgs),
     /// List the built-in lessons.
     List,
+    /// Show a recorded run again (`--record FILE`), without a database or server binaries.
+    #[command(
+        after_help = "Examples:\n  txlab demo lost-update -l read-committed --record lecture.json\n  txlab replay lecture.json\n  txlab replay lecture.json --format html > handout.html\n  txlab replay lecture.json --step         Enter: next step, Backspace or b: back one step, q: quit"
+    )]
+    Replay(ReplayArgs),
+    /// Print shell completions for bash, zsh or fish.
+    #[command(
+        after_help = "Examples:\n  txlab completions bash > ~/.local/share/bash-completion/completions/txlab\n  txlab completions zsh > ~/.zfunc/_txlab\n  txlab completions fish > ~/.config/fish/completions/txlab.fish"
+    )]
+    Completions(CompletionsArgs),
     /// Measure locking strategies under contention: throughput, latency, retries, lock waits.
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
@@ -98,7 +108,8 @@ pub struct RunFlags {
     #[arg(long, value_name = "SECONDS", value_parser = parse_step_timeout)]
     pub step_timeout: Option<u64>,
 
-    /// Pause before each step: Enter or space runs it, b replays the lesson from the start, q quits.
+    /// Pause before each step: Enter or space runs it, Backspace or b goes back one step (shows
+    /// what was recorded; nothing is undone), r replays the lesson from the start, q quits.
     #[arg(long, help_heading = "Classroom")]
     pub step: bool,
 
@@ -114,6 +125,11 @@ pub struct RunFlags {
     /// After each step, show the row versions (xmin, xmax, ctid) and the snapshot each session sees.
     #[arg(long, help_heading = "Classroom")]
     pub versions: bool,
+
+    /// Also save the finished run to FILE (versioned JSON) for `txlab replay`: no database needed
+    /// to show it again.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -227,4 +243,36 @@ fn parse_step_timeout(value: &str) -> Result<u64, String> {
         Ok(seconds) => Ok(seconds),
         Err(_) => Err(format!("'{value}' is not a whole number of seconds")),
     }
+}
+
+/// Flags of `txlab replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording written by `--record FILE`.
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Walk through the recording one step at a time: Enter or space shows the next step,
+    /// Backspace or b goes back one step, q quits.
+    #[arg(long, help_heading = "Classroom")]
+    pub step: bool,
+}
+
+/// Flags of `txlab completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `txlab completions` writes scripts for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }

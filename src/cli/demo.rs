@@ -4,11 +4,13 @@
 
 use super::args::OutputFormat;
 use super::exit;
+use super::finish::print_document;
 use crate::engine::{LessonRun, run_lesson};
 use crate::error::Result;
 use crate::lab::Lab;
 use crate::output::print;
 use crate::plan::Plan;
+use crate::recording::{RecordedFlags, Recording};
 use crate::render::{self, Style};
 
 /// Opens the lab, runs the plan in it and returns the exit code.
@@ -42,30 +44,22 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
         finished.push(run);
     }
     bar.finish_and_clear();
-    match plan.format {
-        OutputFormat::Text | OutputFormat::Isolationtester => {
-            if let Some(summary) = render::summary::render(&finished, plan.matrix, style) {
-                print(&summary)?;
-            }
-        }
-        OutputFormat::Json => {
-            let doc = render::json::document(
-                &finished,
-                &lab.server.description,
-                lab.server.local_cluster().map(|c| c.timings),
-            );
-            print(&render::json::to_text(&doc))?;
-        }
-        OutputFormat::Markdown => {
-            print(&render::markdown::document(
-                &finished,
-                &lab.server.description,
-            ))?;
-        }
-        OutputFormat::Html => {
-            print(&render::html::document(&finished, &lab.server.description))?;
-        }
+    let rec = Recording::new(
+        finished,
+        &lab.server.description,
+        lab.server.local_cluster().map(|c| c.timings),
+        plan.matrix,
+        RecordedFlags {
+            locks: plan.options.inspect.locks,
+            versions: plan.options.inspect.versions,
+            quiz: plan.pace.quiz,
+        },
+    );
+    if let Some(path) = &plan.record {
+        rec.write(path)?;
     }
+    print_document(&rec, plan.format, style, false)?;
+    let finished = rec.runs;
     let all_match = finished
         .iter()
         .all(|r| r.verdict.as_ref().is_none_or(|v| v.matches_expectation()));

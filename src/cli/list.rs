@@ -77,11 +77,12 @@ pub fn render(style: &Style) -> String {
         .max(30);
     let mut out = String::new();
     for (topic, heading) in topics {
-        let group: Vec<Lesson> = lessons
+        let mut group: Vec<Lesson> = lessons
             .iter()
             .filter(|l| l.topic == topic)
             .cloned()
             .collect();
+        group.sort_by_key(|l| catalog::teaching_rank(l.anomaly.as_deref()));
         if group.is_empty() {
             continue;
         }

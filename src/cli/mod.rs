@@ -5,8 +5,11 @@
 
 pub mod args;
 pub mod bench;
+pub mod completions;
 pub mod demo;
+pub mod finish;
 pub mod list;
+pub mod replay;
 pub mod shared;
 pub mod spec;
 
@@ -93,6 +96,11 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
             demo::run(url, plan, &style).await
         }
         Command::Bench(args) => bench::execute(url, args, &style).await,
+        Command::Replay(args) => replay::run(&args, &style).await,
+        Command::Completions(args) => {
+            completions::run(args.shell)?;
+            Ok(exit::OK)
+        }
     }
 }
 

@@ -63,6 +63,7 @@ fn build(lessons: Vec<Lesson>, levels: &[IsolationLevel], flags: &RunFlags, matr
             every_step: flags.step,
             quiz: flags.quiz,
         },
+        record: flags.record.clone(),
     }
 }
 

@@ -27,6 +27,11 @@ pub fn handles(args: &RunArgs) -> bool {
 
 /// Runs `txlab run` for a spec, or for a lesson with `--all-permutations`.
 pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
+    if args.flags.record.is_some() {
+        return Err(TxlabError::BadArguments(
+            "--record saves lesson runs; .spec files, --all-permutations and --format isolationtester are not recorded yet".into(),
+        ));
+    }
     if spec::is_spec(&args.file) {
         run_spec_file(url, args, style).await
     } else {

@@ -99,9 +99,25 @@ pub fn demo_group(name: &str) -> Vec<Lesson> {
     group
 }
 
-/// The lessons of one topic, in file order.
+/// The anomalies in the order a course teaches them (Adya's hierarchy, bottom up: dirty write,
+/// the dirty reads, then the snapshot-level anomalies, then write skew). `list`, `demo isolation`
+/// and the matrix follow it; lessons staging none of these come after, in file order.
+pub const TEACHING_ORDER: &[&str] = &[
+    "G0", "G1a", "G1b", "G1c", "OTV", "P2", "PMP", "P4", "G-single", "G2-item", "G2",
+];
+
+/// Where a lesson with this anomaly id comes in [`TEACHING_ORDER`] (unknown or none: last).
+pub fn teaching_rank(anomaly: Option<&str>) -> usize {
+    anomaly
+        .and_then(|a| TEACHING_ORDER.iter().position(|t| *t == a))
+        .unwrap_or(TEACHING_ORDER.len())
+}
+
+/// The lessons of one topic, in teaching order (file order among equals).
 pub fn by_topic(topic: &str) -> Vec<Lesson> {
-    builtin().into_iter().filter(|l| l.topic == topic).collect()
+    let mut lessons: Vec<Lesson> = builtin().into_iter().filter(|l| l.topic == topic).collect();
+    lessons.sort_by_key(|l| teaching_rank(l.anomaly.as_deref()));
+    lessons
 }
 
 /// Reads a teacher's lesson file from disk.

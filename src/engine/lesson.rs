@@ -1,6 +1,7 @@
 //! The lesson model: what a teacher wrote, compiled into one shape that the scheduler runs. TOML
 //! lessons and PostgreSQL isolation specs both compile into a [`Lesson`], so there is one engine.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::level::IsolationLevel;
@@ -79,7 +80,7 @@ pub enum RetryOn {
 }
 
 /// One statement (or a few, sent together) a session runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepDef {
     pub name: String,
     pub session: usize,

@@ -5,10 +5,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Did the anomaly happen in this run?
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Occurred,
@@ -54,6 +54,13 @@ impl Serialize for How {
     }
 }
 
+impl<'de> Deserialize<'de> for How {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for How {
     type Err = String;
 
@@ -73,7 +80,7 @@ impl FromStr for How {
 }
 
 /// What PostgreSQL's documentation says should happen at one level.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expectation {
     pub outcome: Outcome,
     /// When given, prevention must happen this way too.

@@ -20,14 +20,14 @@ use std::ops::Range;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::event::{Completion, EventKind, StatementResult, Timeline, TxEnd};
 use super::sql_text::tx_control;
 
 /// A question asked before a step.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quiz {
     pub ask: String,
     pub answers: Vec<Answer>,
@@ -39,20 +39,20 @@ pub struct Quiz {
 }
 
 /// One choice and when it is right.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
     pub text: String,
     pub when: Condition,
 }
 
 /// A conjunction of facts about a step's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Condition {
     facts: Vec<Fact>,
     source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Fact {
     Blocked(bool),
     Succeeded,

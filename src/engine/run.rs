@@ -2,6 +2,7 @@
 //! run by the runner, for the classroom's provisional view of a run in progress, and for a
 //! permutation of an isolation spec. Plain data; nothing here talks to a server.
 
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use super::lesson::{Lesson, StepDef};
@@ -10,7 +11,7 @@ use super::verdict::Verdict;
 use crate::model::{BackendId, Timeline};
 
 /// A session as it ran: who, and which backend.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub name: String,
     pub label: String,
@@ -18,7 +19,7 @@ pub struct SessionInfo {
 }
 
 /// Everything a renderer needs about one run. Renderers get this and nothing else.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LessonRun {
     pub lesson_id: String,
     pub title: String,

@@ -6,9 +6,10 @@ use super::event::Timeline;
 use super::lesson::VerdictRule;
 pub use super::outcome::{Expectation, How, Outcome};
 use crate::db::SqlState;
+use serde::{Deserialize, Serialize};
 
 /// The judgement of one run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub outcome: Outcome,
     pub how: Option<How>,

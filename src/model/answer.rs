@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The server's error, as it sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     pub sqlstate: String,
     pub severity: String,
@@ -15,7 +15,7 @@ pub struct ErrorInfo {
 }
 
 /// One result of a step: a result set, or a command's completion with its row count.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatementResult {
     Rows {
         columns: Vec<String>,

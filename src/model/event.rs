@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::answer::{ErrorInfo, StatementResult};
 use super::inspect::{LockReport, VersionsReport};
 
 /// How a transaction-control step ended, when that is what the step was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TxEnd {
     Commit,
@@ -19,7 +19,7 @@ pub enum TxEnd {
 }
 
 /// Everything a step's completion tells us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     pub results: Vec<StatementResult>,
     pub error: Option<ErrorInfo>,
@@ -32,14 +32,14 @@ pub struct Completion {
 }
 
 /// An optimistic-locking conflict: someone changed the row since it was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
     pub expected_rows: u64,
     pub touched_rows: u64,
 }
 
 /// What kind of thing happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     /// Setup or teardown SQL ran on the control connection (or a session's own setup).
     Setup { sql: String, completion: Completion },
@@ -82,7 +82,7 @@ pub enum EventKind {
 }
 
 /// One row of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Since the run started.
     pub t: Duration,
@@ -95,7 +95,7 @@ pub struct Event {
 }
 
 /// A run's events in report order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timeline {
     pub events: Vec<Event>,
 }

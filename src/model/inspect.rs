@@ -2,7 +2,7 @@
 //! sessions and the row versions each session could see. Collected by `engine::inspect` (and the
 //! server behind the `db` seam), drawn by `render::inspect`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What to look at; both off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,7 +20,7 @@ impl Inspect {
 }
 
 /// One waiter → holder edge of the wait-for graph, with the lock it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockWait {
     pub waiter: i32,
     /// The backend the server says the waiter waits for (`pg_blocking_pids`).
@@ -43,7 +43,7 @@ pub struct LockWait {
 }
 
 /// Every lock wait among the run's sessions at the moment a step was observed blocked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize)]
 pub struct LockReport {
     pub waits: Vec<LockWait>,
     /// Backend pids forming a wait-for cycle (each waits for the next, the last for the first):
@@ -97,7 +97,7 @@ fn walk(waits: &[LockWait], order: &[i32], path: &mut Vec<i32>, start: i32) -> O
 }
 
 /// One visible row version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowVersion {
     pub ctid: String,
     pub xmin: String,
@@ -106,7 +106,7 @@ pub struct RowVersion {
 }
 
 /// The visible versions of one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableVersions {
     pub table: String,
     pub columns: Vec<String>,
@@ -114,7 +114,7 @@ pub struct TableVersions {
 }
 
 /// What one session could see at that moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum View {
     /// It is running (waiting in) a step; a session runs one statement at a time.
@@ -137,7 +137,7 @@ pub enum View {
 }
 
 /// One session's view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
     /// Session index.
     pub session: usize,
@@ -145,7 +145,7 @@ pub struct SessionView {
 }
 
 /// What every session could see after a step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize)]
 pub struct VersionsReport {
     pub views: Vec<SessionView>,
 }

@@ -1,5 +1,5 @@
-//! `--format html`: one self-contained page (inline CSS, no scripts, fonts or images from
-//! anywhere) to put on a projector or hand out. Colours come from the palette's CSS, so the page
+//! `--format html`: one self-contained page (inline CSS and one inline script, no fonts or images
+//! from anywhere; the script lets the page step, see [`super::html_steps`]) to put on a projector or hand out. Colours come from the palette's CSS, so the page
 //! means what the terminal means; a print stylesheet turns it light for paper. Quiz answers hide
 //! behind `<details>`, so the page can be used for predicting before revealing.
 
@@ -43,6 +43,7 @@ pub fn document(runs: &[LessonRun], server: &str) -> String {
     if runs.len() > 1 && runs.iter().any(|r| r.verdict.is_some()) {
         out.push_str(&summary(runs));
     }
+    out.push_str(super::html_steps::SCRIPT);
     let _ = write!(
         out,
         "<footer class=\"m-dim\">made with txlab {} on a {}</footer>\n</body>\n</html>\n",
@@ -101,6 +102,8 @@ fn run_section(run: &LessonRun) -> String {
         run.lesson_id,
         run.level.map(|l| l.slug()).unwrap_or("as-written")
     );
+    let n = run.sessions.len().max(1);
+    let (row_steps, total_steps) = super::html_steps::row_steps(run, n, UNWRAPPED);
     let anomaly = run
         .anomaly
         .as_ref()
@@ -108,7 +111,7 @@ fn run_section(run: &LessonRun) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<section class=\"run\" id=\"{}\">\n<h1>{}{anomaly} · {level}</h1>",
+        "<section class=\"run\" id=\"{}\" data-steps=\"{total_steps}\">\n<h1>{}{anomaly} · {level}</h1>",
         escape(&id),
         escape(&run.title)
     );
@@ -125,7 +128,6 @@ fn run_section(run: &LessonRun) -> String {
         let _ = writeln!(out, "<p class=\"explanation\">{}</p>", escape(paragraph));
     }
 
-    let n = run.sessions.len().max(1);
     out.push_str("<table class=\"timeline\">\n<thead><tr><th class=\"t m-dim\">t ms</th>");
     for (i, s) in run.sessions.iter().enumerate() {
         let _ = write!(
@@ -136,13 +138,13 @@ fn run_section(run: &LessonRun) -> String {
         );
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows(run, n, UNWRAPPED, UNWRAPPED) {
+    for (row, step) in rows(run, n, UNWRAPPED, UNWRAPPED).iter().zip(&row_steps) {
         let t = row.t.map(ms).unwrap_or_default();
         match &row.wide {
             Some(wide) => {
                 let _ = write!(
                     out,
-                    "<tr class=\"wide\"><td class=\"t m-dim\">{t}</td><td colspan=\"{n}\">{}",
+                    "<tr class=\"wide\" data-step=\"{step}\"><td class=\"t m-dim\">{t}</td><td colspan=\"{n}\">{}",
                     cell_html(wide)
                 );
                 if !row.drawing.is_empty() {
@@ -155,7 +157,10 @@ fn run_section(run: &LessonRun) -> String {
                 out.push_str("</td></tr>\n");
             }
             None => {
-                let _ = write!(out, "<tr><td class=\"t m-dim\">{t}</td>");
+                let _ = write!(
+                    out,
+                    "<tr data-step=\"{step}\"><td class=\"t m-dim\">{t}</td>"
+                );
                 for cell in &row.cells {
                     let _ = write!(out, "<td>{}</td>", cell_html(cell));
                 }
@@ -164,6 +169,7 @@ fn run_section(run: &LessonRun) -> String {
         }
     }
     out.push_str("</tbody>\n</table>\n");
+    out.push_str(&super::html_steps::controls(total_steps));
 
     out.push_str("<div class=\"verdict\">\n");
     if let Some((sentence, meaning)) = verdict::sentence(run) {
@@ -334,12 +340,14 @@ mod tests {
         let page = document(&[run], "test server");
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.ends_with("</html>\n"));
-        for external in ["<script", "<link", "src=", "@import", "url(", "http"] {
+        // One inline script (the stepper), nothing fetched from anywhere.
+        assert_eq!(page.matches("<script").count(), 1);
+        for external in ["<link", "src=", "@import", "url(", "http"] {
             assert!(!page.contains(external), "page refers to {external}");
         }
         assert!(page.contains("&lt;at once&gt;"));
         assert!(page.contains("alice&#39;s phone"));
-        assert!(page.contains("<tr class=\"wide\">"));
+        assert!(page.contains("<tr class=\"wide\" data-step="));
         assert!(page.contains(&format!(".m-waiting {{ {}; }}", css(Meaning::Waiting))));
         assert!(page.contains("<li class=\"right m-prevented\">✓ It waits for Alice</li>"));
         assert!(!page.contains('\u{1b}'));

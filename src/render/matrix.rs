@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use super::cell::{width_of, wrap};
 use super::palette::{Meaning, paint};
 use super::style::Style;
+use crate::engine::catalog::teaching_rank;
 use crate::engine::level::IsolationLevel;
 use crate::engine::run::LessonRun;
 use crate::engine::verdict::{How, Outcome};
@@ -26,6 +27,8 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
             lessons.push((&r.lesson_id, r.anomaly.as_deref()));
         }
     }
+    // Teaching order (G0 first, G2 last), whatever order the runs came in.
+    lessons.sort_by_key(|(_, anomaly)| teaching_rank(*anomaly));
     let mut differs = Vec::new();
     let mut cells: Vec<Vec<(String, Meaning)>> = Vec::new();
     for (id, _) in &lessons {
@@ -64,7 +67,9 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
         .map(|l| width_of(l.sql()))
         .chain(cells.iter().flatten().map(|(text, _)| width_of(text)))
         .max()
-        .unwrap_or(CELL);
+        .unwrap_or(CELL)
+        // One space of padding, so neighbouring level names stay two spaces apart.
+        + 1;
     let full_label = |id: &str, anomaly: Option<&str>| match anomaly {
         Some(a) => format!("{id} ({a})"),
         None => id.to_string(),
@@ -93,11 +98,7 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
     out = out.trim_end().to_string();
     out.push('\n');
     for ((id, anomaly), row) in lessons.iter().zip(&cells) {
-        let mut label = full_label(id, *anomaly);
-        if width_of(&label) >= label_width {
-            label = id.to_string();
-        }
-        let label: String = label.chars().take(label_width - 1).collect();
+        let label = fit_label(id, *anomaly, label_width - 1);
         let _ = write!(out, "{label:<label_width$}");
         for (text, meaning) in row {
             let pad = cell_width.saturating_sub(width_of(text));
@@ -149,8 +150,39 @@ fn legend(runs: &[LessonRun]) -> String {
     text
 }
 
+/// The row label in at most `room` columns: `id (TAG)`; when that is too wide the id is cut
+/// (marked `…`) and the anomaly tag kept, since the tag is what a course names the row by.
+fn fit_label(id: &str, anomaly: Option<&str>, room: usize) -> String {
+    let full = match anomaly {
+        Some(a) => format!("{id} ({a})"),
+        None => id.to_string(),
+    };
+    if width_of(&full) <= room {
+        return full;
+    }
+    let tag = anomaly.map(|a| format!(" ({a})")).unwrap_or_default();
+    let keep = room.saturating_sub(width_of(&tag) + 1);
+    let cut: String = id.chars().take(keep).collect();
+    format!("{cut}…{tag}")
+}
+
 fn short_how(how: &str) -> String {
     how.strip_prefix("aborted-")
         .map(|c| c.to_string())
         .unwrap_or_else(|| how.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_label_keeps_its_anomaly_tag() {
+        assert_eq!(fit_label("phantom", Some("PMP"), 20), "phantom (PMP)");
+        assert_eq!(
+            fit_label("observed-transaction-vanishes", Some("OTV"), 27),
+            "observed-transaction… (OTV)"
+        );
+        assert_eq!(fit_label("lock-ordering-long", None, 10), "lock-orde…");
+    }
 }

@@ -6,6 +6,7 @@ pub mod cell;
 pub mod compare;
 pub mod describe;
 pub mod html;
+pub mod html_steps;
 pub mod inspect;
 pub mod interleavings;
 pub mod isolationtester;

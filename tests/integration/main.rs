@@ -32,6 +32,8 @@ mod mariadb;
 mod plain_role;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
+/// `--record` and `txlab replay`: byte-for-byte replays, broken files, stepping back.
+mod replay;
 /// Issue 10: no password printed, no schema left by a signal at any moment, plain roles.
 mod safety;
 /// Issue 10: twenty students on one server; a server stopped mid-run.

@@ -105,6 +105,28 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// What the window shows now, without the scrollback.
+    fn visible(&self, window: &str) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", window]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `pred` holds for the visible window (bounded), and returns it.
+    fn wait_for_visible(&self, window: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.visible(window);
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until `pred` holds for the screen (bounded), and returns it.
     fn wait_for(&self, window: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -139,7 +161,7 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-const PROMPT: &str = "[Enter/space] run it · [b] replay from the start · [q] quit";
+const PROMPT: &str = "[Enter/space] run it · [b] back · [r] replay from the start · [q] quit";
 
 fn prompt_for_step(n: usize) -> String {
     format!("▸ next · step {n} of 8")
@@ -250,8 +272,8 @@ fn step_runs_replays_and_quits_in_a_real_terminal() {
     });
     assert!(screen.contains("→ balance = 100.00"), "{screen}");
 
-    // b: the lesson starts over from scratch (a new heading, step 1 again).
-    tmux.press("step", "b");
+    // r: the lesson starts over from scratch (a new heading, step 1 again).
+    tmux.press("step", "r");
     let screen = tmux.wait_for("step", "the replay", |s| {
         s.contains("replaying from the start") && s.contains(&prompt_for_step(1))
     });
@@ -300,4 +322,63 @@ fn ctrl_c_at_a_prompt_restores_the_terminal_and_cleans_up() {
     assert!(screen.contains("error: interrupted"), "{screen}");
     assert_terminal_restored(&screen);
     assert_eq!(leftovers(pid), (0, 0), "schemas, backends left behind");
+}
+
+/// Issue 13: Backspace and `b` go back one step on a live run, re-showing what was recorded (the
+/// read's result disappears again, nothing is undone); Enter goes forward through the recorded
+/// steps to the live one, then runs the next step.
+#[test]
+fn step_goes_back_and_forward_again_on_a_live_run() {
+    let Some(tmux) = Tmux::start("back") else {
+        return;
+    };
+    let url = util::database_url();
+    tmux.run_txlab(
+        "back",
+        &[
+            "demo",
+            "lost-update",
+            "--level",
+            "read-committed",
+            "--step",
+            "--database-url",
+            &url,
+        ],
+    );
+    tmux.wait_for("back", "the first prompt", |s| s.contains(PROMPT));
+    for n in 2..=4 {
+        tmux.press("back", "Enter");
+        tmux.wait_for_visible("back", "the next prompt", |s| {
+            s.contains(&prompt_for_step(n))
+        });
+    }
+    let screen = tmux.visible("back");
+    assert!(screen.contains("→ balance = 100.00"), "{screen}");
+
+    // Backspace: the screen before step 3 ran; its read has not happened there.
+    tmux.press("back", "BSpace");
+    let screen = tmux.wait_for_visible("back", "step 3 again", |s| s.contains(&prompt_for_step(3)));
+    assert!(!screen.contains("→ balance = 100.00"), "{screen}");
+    assert!(!screen.contains(&prompt_for_step(4)), "{screen}");
+    // b: one more step back.
+    tmux.press("back", "b");
+    let screen = tmux.wait_for_visible("back", "step 2 again", |s| s.contains(&prompt_for_step(2)));
+    assert_eq!(screen.matches("✓ BEGIN").count(), 1, "{screen}");
+
+    // Forward through the recorded steps to the live one, then run step 4 for real.
+    tmux.press("back", "Enter");
+    tmux.wait_for_visible("back", "step 3 recorded", |s| {
+        s.contains(&prompt_for_step(3))
+    });
+    tmux.press("back", "Enter");
+    let screen = tmux.wait_for_visible("back", "the live step 4", |s| {
+        s.contains(&prompt_for_step(4))
+    });
+    assert!(screen.contains("→ balance = 100.00"), "{screen}");
+    tmux.press("back", "Enter");
+    let screen = tmux.wait_for_visible("back", "step 5 after step 4 ran", |s| {
+        s.contains(&prompt_for_step(5))
+    });
+    assert_eq!(screen.matches("→ balance = 100.00").count(), 2, "{screen}");
+    tmux.press("back", "q");
 }

@@ -37,7 +37,7 @@ logging_collector = off
 ";
 
 /// How long it took to get the cluster going, for `txlab` to report and the benchmarks to record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct StartTimings {
     /// Time spent in initdb (zero when the cached template was used).
     pub initdb: Duration,

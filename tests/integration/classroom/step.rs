@@ -106,14 +106,14 @@ fn step_reads_lines_when_stdin_is_not_a_terminal() {
             "--color",
             "never",
         ]),
-        "\n\n\nb\n\nq\n",
+        "\n\n\nr\n\nq\n",
     );
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("▸ next · step 1 of 8 · alice's phone"),
         "{out}"
     );
-    assert!(out.contains("[Enter/space] run it · [b] replay from the start · [q] quit"));
+    assert!(out.contains("[Enter/space] run it · [b] back · [r] replay from the start · [q] quit"));
     assert!(
         out.contains("» Alice's app reads the balance to add 10 to it."),
         "{out}"

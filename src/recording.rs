@@ -1,0 +1,165 @@
+//! A finished `demo`/`run` as a file: the very [`LessonRun`]s the renderers were given, plus what
+//! the document around them needs (server, cluster timings, whether the matrix follows), as
+//! versioned JSON. `--record` writes it; `txlab replay` reads it back and hands the same model to
+//! the same renderers, so a lecture prepared with PostgreSQL can be shown without it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::cluster::StartTimings;
+use crate::engine::LessonRun;
+use crate::error::{Result, TxlabError};
+
+/// The format this txlab writes, and the newest it reads. Bump it when a field changes meaning or
+/// disappears; adding a field with a default does not need a bump.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// One recorded command: every run it showed, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recording {
+    pub format_version: u64,
+    /// The txlab that recorded it.
+    pub txlab_version: String,
+    /// Which server ran the lessons, in words (the handouts name it).
+    pub server: String,
+    /// Start-up timings of the throwaway cluster, when there was one (`--format json` prints them).
+    pub local_cluster: Option<StartTimings>,
+    /// Whether the matrix (or a demo's comparison) follows the timelines.
+    pub matrix: bool,
+    /// `--locks`, `--versions`, `--quiz` as they were given (the runs carry what they produced).
+    #[serde(default)]
+    pub flags: RecordedFlags,
+    pub runs: Vec<LessonRun>,
+}
+
+/// The classroom flags the recording was made with.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct RecordedFlags {
+    pub locks: bool,
+    pub versions: bool,
+    pub quiz: bool,
+}
+
+impl Recording {
+    /// A recording of `runs`, made by this txlab.
+    pub fn new(
+        runs: Vec<LessonRun>,
+        server: &str,
+        local_cluster: Option<StartTimings>,
+        matrix: bool,
+        flags: RecordedFlags,
+    ) -> Recording {
+        Recording {
+            format_version: FORMAT_VERSION,
+            txlab_version: env!("CARGO_PKG_VERSION").to_string(),
+            server: server.to_string(),
+            local_cluster,
+            matrix,
+            flags,
+            runs,
+        }
+    }
+
+    /// Writes the recording to `path` (pretty JSON, one trailing newline).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| TxlabError::Recording {
+            file: path.display().to_string(),
+            reason: format!("cannot encode the run: {e}"),
+        })?;
+        std::fs::write(path, format!("{text}\n")).map_err(|e| TxlabError::Recording {
+            file: path.display().to_string(),
+            reason: format!("cannot write the recording: {e}"),
+        })
+    }
+
+    /// Reads a recording from `path`.
+    pub fn read(path: &Path) -> Result<Recording> {
+        let text = std::fs::read_to_string(path).map_err(|e| TxlabError::Recording {
+            file: path.display().to_string(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        Recording::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses a recording; `file` names it in errors. Refuses truncated or foreign JSON, the
+    /// `--format json` document (it lacks the steps, narration and quiz a renderer needs), and a
+    /// newer format version.
+    pub fn parse(text: &str, file: &str) -> Result<Recording> {
+        let bad = |reason: String| TxlabError::Recording {
+            file: file.to_string(),
+            reason,
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            bad(if e.is_eof() {
+                "the file ends too early (truncated JSON)".into()
+            } else {
+                format!("not JSON ({e})")
+            })
+        })?;
+        let Some(version) = value.get("format_version") else {
+            return Err(bad(
+                if value.get("results").is_some() && value.get("txlab_version").is_some() {
+                    "this is `--format json` output, not a recording: it lacks the steps, narration and quiz that replay needs".into()
+                } else {
+                    "not a txlab recording (no format_version)".into()
+                },
+            ));
+        };
+        let found = version
+            .as_u64()
+            .ok_or_else(|| bad("format_version is not a whole number".into()))?;
+        if found > FORMAT_VERSION {
+            return Err(TxlabError::RecordingTooNew {
+                file: file.to_string(),
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_value(value)
+            .map_err(|e| bad(format!("not a recording this txlab understands ({e})")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_foreign_json_output_and_newer_versions_are_refused_by_name() {
+        let truncated = Recording::parse("{\"format_version\": 1, \"runs\": [", "x.json");
+        assert!(truncated.unwrap_err().to_string().contains("truncated"));
+        let foreign = Recording::parse("{\"name\": \"package\"}", "x.json");
+        assert!(
+            foreign
+                .unwrap_err()
+                .to_string()
+                .contains("not a txlab recording")
+        );
+        let json_output = Recording::parse(
+            "{\"txlab_version\": \"0.1.0\", \"server\": \"s\", \"results\": []}",
+            "x.json",
+        );
+        assert!(
+            json_output
+                .unwrap_err()
+                .to_string()
+                .contains("`--format json` output")
+        );
+        let newer = Recording::parse("{\"format_version\": 99}", "x.json").unwrap_err();
+        assert!(matches!(
+            newer,
+            TxlabError::RecordingTooNew { found: 99, .. }
+        ));
+    }
+
+    #[test]
+    fn an_empty_recording_round_trips() {
+        let rec = Recording::new(Vec::new(), "a server", None, true, RecordedFlags::default());
+        let text = serde_json::to_string(&rec).unwrap();
+        let back = Recording::parse(&text, "x.json").unwrap();
+        assert_eq!(back.server, "a server");
+        assert!(back.matrix);
+        assert_eq!(back.format_version, FORMAT_VERSION);
+    }
+}
