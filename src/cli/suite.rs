@@ -49,7 +49,7 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     let started = Instant::now();
     let lab = Lab::open(url).await?;
     let db = lab
-        .run(SuiteDatabase::open(&lab.server, &lab.sandbox, None))
+        .run(SuiteDatabase::open(&lab.server, &lab.sandbox))
         .await?;
     let tally = lab.run(run_all(&lab, &db, &specs, expected, style)).await;
     let closed = db.close(&lab.sandbox).await;
@@ -178,10 +178,13 @@ fn compare(
 async fn run_one(lab: &Lab, db: &SuiteDatabase, path: &Path) -> Result<(String, Vec<String>)> {
     let compiled = spec::load_file(path)?;
     let lesson = compiled.lesson;
-    let mut out = render::isolationtester::header(&lesson);
+    // isolationtester checks the spec (warning about unused steps on stderr) before it prints
+    // its header.
+    let mut out = String::new();
     for warning in &compiled.warnings {
         out.push_str(&format!("{warning}\n"));
     }
+    out.push_str(&render::isolationtester::header(&lesson));
     let mut stopped = false;
     let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
         out.push_str(&render::isolationtester::permutation(&lesson, infos, run));

@@ -16,6 +16,9 @@ use crate::db::{Connected, Sandbox, Server, SessionOptions};
 use crate::error::Result;
 use crate::model::StatementResult;
 
+/// pg_regress's name for the database isolation specs run in.
+pub const REGRESSION_DATABASE: &str = "isolation_regression";
+
 /// The objects a spec may leave in the suite's database: relations and functions outside the
 /// system schemas, and schemas other than `public`.
 const CATALOG: &str = "\
@@ -51,7 +54,10 @@ pub struct SuiteSpecRun {
 
 impl SuiteDatabase {
     /// Creates the suite's database (a schema when the role may not create databases).
-    pub async fn open(server: &Server, sandbox: &Sandbox, name: Option<String>) -> Result<Self> {
+    /// It is named `isolation_regression` as pg_regress names it (some specs name their database,
+    /// e.g. `GRANT … ON DATABASE isolation_regression`); when that name is taken on the server, a
+    /// fresh name of txlab's own.
+    pub async fn open(server: &Server, sandbox: &Sandbox) -> Result<Self> {
         let admin = server
             .connect(&SessionOptions {
                 application_name: sandbox.application_name(),
@@ -60,8 +66,11 @@ impl SuiteDatabase {
             .await?;
         admin.check_support().await?;
         let superuser = admin.is_superuser().await;
-        let name = name.unwrap_or_else(fresh_database_name);
-        let place = match create_place(&admin, sandbox, &name).await {
+        let place = match create_place(&admin, sandbox, REGRESSION_DATABASE).await {
+            Err(_) => create_place(&admin, sandbox, &fresh_database_name()).await,
+            created => created,
+        };
+        let place = match place {
             Ok(place) => place,
             Err(e) => {
                 admin.close().await;
