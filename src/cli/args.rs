@@ -143,13 +143,34 @@ pub struct DemoArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A lesson file (.toml) or a PostgreSQL isolation spec (.spec).
-    pub file: PathBuf,
+    #[arg(required_unless_present = "schedule")]
+    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub flags: RunFlags,
     /// Run every interleaving of the steps that keeps each session's own order, and print a
     /// table of what each one did (see docs/specs.md).
     #[arg(long)]
     pub all_permutations: bool,
+    /// More specs: with --expected, `txlab run specs/*.spec --expected expected/` runs a suite.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// A suite: compare each spec's isolationtester output with DIR/NAME.out (or NAME_N.out, the
+    /// closest), print `ok`/`not ok` lines and diffs; exit 1 when any differs.
+    #[arg(long, value_name = "DIR")]
+    pub expected: Option<PathBuf>,
+    /// A suite from pg_isolation_regress's schedule file (`test: a b c` lines); specs in --specs.
+    #[arg(long, value_name = "FILE", requires = "expected")]
+    pub schedule: Option<PathBuf>,
+    /// Where the schedule's specs are (default: the schedule file's directory + `specs/`).
+    #[arg(long, value_name = "DIR")]
+    pub specs: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The one file of a single run (empty in a schedule-only suite, which never asks).
+    pub fn file(&self) -> &std::path::Path {
+        self.file.as_deref().unwrap_or(std::path::Path::new(""))
+    }
 }
 
 /// The examples under `txlab bench --help`.

@@ -12,6 +12,7 @@ pub mod list;
 pub mod replay;
 pub mod shared;
 pub mod spec;
+pub mod suite;
 
 use std::process::ExitCode;
 
@@ -90,9 +91,10 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
             let plan = shared::plan_for_demo(&args.lesson, &args.flags)?;
             demo::run(url, plan, &style).await
         }
+        Command::Run(args) if suite::handles(&args) => suite::run(url, &args, &style).await,
         Command::Run(args) if spec::handles(&args) => spec::run(url, &args, &style).await,
         Command::Run(args) => {
-            let plan = shared::plan_for_file(&args.file, &args.flags)?;
+            let plan = shared::plan_for_file(args.file(), &args.flags)?;
             demo::run(url, plan, &style).await
         }
         Command::Bench(args) => bench::execute(url, args, &style).await,

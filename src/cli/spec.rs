@@ -20,7 +20,7 @@ use crate::spec::{self, compile::with_all_interleavings};
 
 /// Whether `txlab run` should come here rather than to the lesson plan.
 pub fn handles(args: &RunArgs) -> bool {
-    spec::is_spec(&args.file)
+    spec::is_spec(args.file())
         || args.all_permutations
         || args.flags.format == OutputFormat::Isolationtester
 }
@@ -32,16 +32,16 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
             "--record saves lesson runs; .spec files, --all-permutations and --format isolationtester are not recorded yet".into(),
         ));
     }
-    if spec::is_spec(&args.file) {
+    if spec::is_spec(args.file()) {
         run_spec_file(url, args, style).await
     } else {
         refuse_isolationtester_format(args.flags.format)?;
-        run_lesson_interleavings(url, &args.file, args, style).await
+        run_lesson_interleavings(url, args.file(), args, style).await
     }
 }
 
 async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
-    let compiled = spec::load_file(&args.file)?;
+    let compiled = spec::load_file(args.file())?;
     for warning in &compiled.warnings {
         eprintln!("{warning}");
     }
@@ -50,7 +50,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     }
     let mut lesson = compiled.lesson;
     if args.all_permutations && compiled.has_permutations {
-        with_all_interleavings(&mut lesson, &args.file.display().to_string())?;
+        with_all_interleavings(&mut lesson, &args.file().display().to_string())?;
     }
     let lab = Lab::open(url).await?;
     // A throwaway cluster started for this run is as fresh as it gets: use its own database

@@ -20,6 +20,7 @@ pub mod spec_place;
 pub mod spec_runner;
 pub mod spec_view;
 pub mod sql_text;
+pub mod suite;
 pub mod verdict;
 
 /// The timeline types now live in [`crate::model`]; this path stays for existing imports.

@@ -124,7 +124,17 @@ pub async fn run_spec(
         }
     };
     let settings = regress_settings(superuser);
-    let result = run_in_place(server, app, &place, &settings, lesson, opts, on_permutation).await;
+    let base = app_base(&lesson.id);
+    let result = run_in_place(
+        server,
+        &base,
+        &place,
+        &settings,
+        lesson,
+        opts,
+        on_permutation,
+    )
+    .await;
     let dropped = drop_place(&admin, sandbox, &place).await;
     admin.close().await;
     let (count, sessions) = result?;
@@ -138,7 +148,15 @@ pub async fn run_spec(
     })
 }
 
-async fn run_in_place(
+/// The `application_name` base isolationtester's sessions get: `$PGAPPNAME`, or
+/// `isolation/<spec>` as pg_isolation_regress sets it; each connection appends `/<session>`.
+pub fn app_base(spec: &str) -> String {
+    std::env::var("PGAPPNAME").unwrap_or_else(|_| format!("isolation/{spec}"))
+}
+
+/// Connects (control connection first, then the sessions, each named `<app>/<session>` as
+/// isolationtester names them) in `place`, and runs every permutation there.
+pub async fn run_in_place(
     server: &Server,
     app: &str,
     place: &SpecPlace,
@@ -152,8 +170,10 @@ async fn run_in_place(
         SpecPlace::ServerDefault => (None, None),
         SpecPlace::Schema(schema) => (None, Some(schema.as_str())),
     };
+    let named = |session: &str| format!("{app}/{session}");
+    let control_name = named("control connection");
     let options = SessionOptions {
-        application_name: app,
+        application_name: &control_name,
         search_path,
         database,
         settings,
@@ -161,7 +181,12 @@ async fn run_in_place(
     // Control connection first, then the sessions in spec order, as isolationtester connects.
     let control = server.connect(&options).await?;
     let mut connections: Vec<Connected> = Vec::new();
-    for _ in &lesson.sessions {
+    for def in &lesson.sessions {
+        let name = named(&def.name);
+        let options = SessionOptions {
+            application_name: &name,
+            ..options.clone()
+        };
         match server.connect(&options).await {
             Ok(c) => connections.push(c),
             Err(e) => {

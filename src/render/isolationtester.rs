@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::engine::lesson::Lesson;
 use crate::engine::run::SessionInfo;
 use crate::engine::spec_runner::PermutationRun;
-use crate::model::event::{Completion, Event, EventKind, StatementResult};
+use crate::model::event::{Completion, ErrorInfo, Event, EventKind, StatementResult};
 
 /// The first line of every run.
 pub fn header(lesson: &Lesson) -> String {
@@ -104,7 +104,7 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
                 }
             }
             if let Some(e) = &c.error {
-                let _ = writeln!(out, "{}:  {}", e.severity, e.message);
+                error(out, e);
             }
         }
         EventKind::Notice { .. } => notice(out, lesson, event),
@@ -133,6 +133,24 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
                 session.unwrap_or_default()
             );
         }
+    }
+}
+
+/// What libpq says when the server closes a connection in the middle of a query (a second error
+/// result after a FATAL, or the only one when no message came); isolationtester prints it with
+/// `printf("%s\n", PQresultErrorMessage(res))`, hence the blank line after it.
+pub const CONNECTION_LOST: &str = "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\n";
+
+/// An error result: `SEVERITY:  primary message`; a FATAL ends the backend, and libpq then reports
+/// the lost connection as a result of its own (a connection lost without a message: that alone).
+fn error(out: &mut String, e: &ErrorInfo) {
+    if e.sqlstate == "08006" && e.severity == "ERROR" {
+        let _ = writeln!(out, "{CONNECTION_LOST}");
+        return;
+    }
+    let _ = writeln!(out, "{}:  {}", e.severity, e.message);
+    if e.severity == "FATAL" || e.severity == "PANIC" {
+        let _ = writeln!(out, "{CONNECTION_LOST}");
     }
 }
 

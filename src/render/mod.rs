@@ -18,6 +18,7 @@ pub mod progress;
 pub mod quiz;
 pub mod style;
 pub mod summary;
+pub mod tap;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod timeline;

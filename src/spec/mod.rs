@@ -5,6 +5,7 @@
 pub mod compile;
 pub mod parser;
 pub mod scanner;
+pub mod suite;
 
 pub use compile::{CompiledSpec, compile};
 

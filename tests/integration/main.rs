@@ -42,5 +42,7 @@ mod shared_server;
 mod spec_conformance;
 /// `--step` in a real terminal (tmux).
 mod step_tmux;
+/// Suite mode: many specs against expected files, one database, TAP report (issue 11).
+mod suite;
 /// TLS: libpq's sslmode semantics against a server of the test's own with ssl=on.
 mod tls;

@@ -1,0 +1,225 @@
+//! `txlab run specs/*.spec --expected expected/` and `txlab run --schedule isolation_schedule
+//! --specs specs/ --expected expected/`: a suite of isolation specs run one after the other in one
+//! database, each spec's isolationtester output compared with the closest expected file, reported
+//! as pg_regress reports (`ok N - name  T ms`, `not ok` with a unified diff, a summary line).
+//! Exit 1 when any spec differs, 2 when one could not be run.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::args::RunArgs;
+use crate::engine::lesson::Lesson;
+use crate::engine::run::SessionInfo;
+use crate::engine::spec_runner::{PermutationRun, SpecFailure, SpecRunOptions};
+use crate::engine::suite::SuiteDatabase;
+use crate::error::{Result, TxlabError};
+use crate::lab::Lab;
+use crate::output::print;
+use crate::render::{self, Style, tap};
+use crate::spec::{self, suite::expected_files, suite::schedule_specs};
+
+/// Whether `txlab run` was asked for a suite rather than one file.
+pub fn handles(args: &RunArgs) -> bool {
+    args.expected.is_some() || args.schedule.is_some() || !args.more.is_empty()
+}
+
+/// The counts the summary line reports.
+#[derive(Default)]
+struct Tally {
+    failed: usize,
+    errors: usize,
+    leftovers: usize,
+}
+
+/// Runs the suite and prints its report; the exit code says whether every spec matched.
+pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
+    let Some(expected) = &args.expected else {
+        return Err(TxlabError::BadArguments(
+            "several specs make a suite: add --expected DIR (each spec is compared with DIR/NAME.out)"
+                .into(),
+        ));
+    };
+    let specs = suite_specs(args)?;
+    if let Some(odd) = specs.iter().find(|p| !spec::is_spec(p)) {
+        return Err(TxlabError::BadArguments(format!(
+            "{} is not a .spec file; a suite runs PostgreSQL isolation specs",
+            odd.display()
+        )));
+    }
+    let started = Instant::now();
+    let lab = Lab::open(url).await?;
+    let db = lab
+        .run(SuiteDatabase::open(&lab.server, &lab.sandbox))
+        .await?;
+    let tally = lab.run(run_all(&lab, &db, &specs, expected, style)).await;
+    let closed = db.close(&lab.sandbox).await;
+    let tally = tally?;
+    closed?;
+    print(&tap::summary(
+        specs.len(),
+        tally.failed,
+        tally.errors,
+        tally.leftovers,
+        started.elapsed(),
+    ))?;
+    Ok(if tally.errors > 0 {
+        super::exit::ERROR
+    } else if tally.failed > 0 {
+        super::exit::ANSWER_IS_NO
+    } else {
+        super::exit::OK
+    })
+}
+
+fn suite_specs(args: &RunArgs) -> Result<Vec<PathBuf>> {
+    let mut specs = Vec::new();
+    if let Some(schedule) = &args.schedule {
+        let dir = args
+            .specs
+            .clone()
+            .unwrap_or_else(|| schedule.parent().unwrap_or(Path::new(".")).join("specs"));
+        specs = schedule_specs(schedule, &dir)?;
+    }
+    specs.extend(args.file.iter().cloned());
+    specs.extend(args.more.iter().cloned());
+    Ok(specs)
+}
+
+async fn run_all(
+    lab: &Lab,
+    db: &SuiteDatabase,
+    specs: &[PathBuf],
+    expected_dir: &Path,
+    style: &Style,
+) -> Result<Tally> {
+    let bar = render::progress::bar(specs.len() as u64, style, "specs");
+    let mut tally = Tally::default();
+    for (i, path) in specs.iter().enumerate() {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bar.set_message(name.clone());
+        let started = Instant::now();
+        let outcome = run_one(lab, db, path).await;
+        let took = started.elapsed();
+        let mut report = String::new();
+        match outcome {
+            Err(e) => {
+                tally.errors += 1;
+                report.push_str(&tap::test_line(i + 1, &name, false, took));
+                report.push_str(&tap::comment(&format!("error: {e}")));
+            }
+            Ok((got, leftovers)) => {
+                compare(
+                    &mut report,
+                    &mut tally,
+                    i + 1,
+                    &name,
+                    expected_dir,
+                    &got,
+                    took,
+                );
+                if !leftovers.is_empty() {
+                    tally.leftovers += 1;
+                    report.push_str(&tap::comment(&format!(
+                        "{name} left behind: {}",
+                        leftovers.join(", ")
+                    )));
+                }
+            }
+        }
+        bar.suspend(|| print(&report))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(tally)
+}
+
+fn compare(
+    report: &mut String,
+    tally: &mut Tally,
+    number: usize,
+    name: &str,
+    expected_dir: &Path,
+    got: &str,
+    took: std::time::Duration,
+) {
+    let files = expected_files(expected_dir, name);
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    let Some(best) = tap::closest(&texts, got) else {
+        tally.errors += 1;
+        report.push_str(&tap::test_line(number, name, false, took));
+        report.push_str(&tap::comment(&format!(
+            "error: no expected output {}",
+            expected_dir.join(format!("{name}.out")).display()
+        )));
+        return;
+    };
+    let ok = texts[best] == got;
+    report.push_str(&tap::test_line(number, name, ok, took));
+    if !ok {
+        tally.failed += 1;
+        report.push_str(&tap::diff(
+            &files[best].display().to_string(),
+            &texts[best],
+            &format!("{name} (txlab)"),
+            got,
+        ));
+    }
+}
+
+/// Runs one spec in the suite's database and returns what isolationtester would have written to
+/// its output file (stdout and stderr, as pg_isolation_regress redirects both) and the objects it
+/// left behind. A spec stopped by a failed setup is an output, not an error.
+async fn run_one(lab: &Lab, db: &SuiteDatabase, path: &Path) -> Result<(String, Vec<String>)> {
+    let compiled = spec::load_file(path)?;
+    let lesson = compiled.lesson;
+    // isolationtester checks the spec (warning about unused steps on stderr) before it prints
+    // its header.
+    let mut out = String::new();
+    for warning in &compiled.warnings {
+        out.push_str(&format!("{warning}\n"));
+    }
+    out.push_str(&render::isolationtester::header(&lesson));
+    let mut stopped = false;
+    let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
+        out.push_str(&render::isolationtester::permutation(&lesson, infos, run));
+        for line in render::isolationtester::complaints(&lesson, run) {
+            out.push_str(&format!("{line}\n"));
+        }
+        if let Some(failure) = &run.failure {
+            stopped = true;
+            out.push_str(&failure_text(&lesson, failure));
+        }
+    };
+    let opts = SpecRunOptions::new(None);
+    let (result, ran) = db
+        .run_spec(&lab.server, &lesson, &opts, &mut on_permutation)
+        .await;
+    match result {
+        Err(e) if !stopped => Err(e),
+        _ => Ok((out, ran.leftovers)),
+    }
+}
+
+/// What isolationtester writes on stderr when a permutation cannot go on.
+fn failure_text(lesson: &Lesson, failure: &SpecFailure) -> String {
+    match failure {
+        SpecFailure::Setup {
+            session: None,
+            error,
+        } => format!("setup failed: {}:  {}\n", error.severity, error.message),
+        SpecFailure::Setup {
+            session: Some(s),
+            error,
+        } => format!(
+            "setup of session {} failed: {}:  {}\n",
+            lesson.sessions[*s].name, error.severity, error.message
+        ),
+        SpecFailure::Steps(why) => format!("{why}\n"),
+    }
+}
