@@ -124,6 +124,10 @@ pub enum TxlabError {
 
     #[error("cannot use MariaDB at {target}: {reason}")]
     MariadbUnreachable { target: String, reason: String },
+
+    /// A PostgreSQL-only tool (isolationtester specs, `bench`, `--versions`) asked of MariaDB.
+    #[error("{0} runs on PostgreSQL only")]
+    PostgresOnly(String),
 }
 
 impl TxlabError {
@@ -160,6 +164,7 @@ impl TxlabError {
             TxlabError::NoMariadb => "install the server (`apt-get install mariadb-server`; txlab starts a throwaway one), or run `docker compose up -d mariadb` and pass --database-url mysql://root:txlab@127.0.0.1:3306/txlab".into(),
             TxlabError::LocalMariadb(_) => "pass a mysql:// --database-url to use a server you run yourself, or set TXLAB_MARIADB_BINDIR to the directory holding mariadbd and mariadb-install-db".into(),
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
+            TxlabError::PostgresOnly(_) => "leave out --engine mariadb and mysql:// URLs for this command".into(),
         }
     }
 }

@@ -28,7 +28,8 @@ use super::strategy::AttemptSettings;
 use super::threads::ClientThreads;
 use super::workload;
 use crate::db::sandbox::db_message;
-use crate::db::{Sandbox, Server, SessionOptions};
+use crate::db::SessionOptions;
+use crate::db::postgres::{Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// How often the controller wakes: lock-wait samples, phase changes, progress.

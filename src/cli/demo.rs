@@ -51,19 +51,19 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
         OutputFormat::Json => {
             let doc = render::json::document(
                 &finished,
-                &lab.server.description,
-                lab.server.local_cluster().map(|c| c.timings),
+                lab.server.description(),
+                lab.server.local_timings(),
             );
             print(&render::json::to_text(&doc))?;
         }
         OutputFormat::Markdown => {
             print(&render::markdown::document(
                 &finished,
-                &lab.server.description,
+                lab.server.description(),
             ))?;
         }
         OutputFormat::Html => {
-            print(&render::html::document(&finished, &lab.server.description))?;
+            print(&render::html::document(&finished, lab.server.description()))?;
         }
     }
     let all_match = finished

@@ -53,10 +53,10 @@ pub async fn run_lesson(
 ) -> Result<LessonRun> {
     let started = Instant::now();
     let control = sandbox.checkout(server, None).await?;
-    if !sandbox.checked.load(std::sync::atomic::Ordering::Relaxed) {
+    if !sandbox.checked().load(std::sync::atomic::Ordering::Relaxed) {
         control.check_support().await?;
         sandbox
-            .checked
+            .checked()
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let schema = sandbox.create_schema(&control).await?;
@@ -78,9 +78,7 @@ async fn run_in_schema(
     level: Option<IsolationLevel>,
     opts: &RunOptions,
 ) -> Result<LessonRun> {
-    control
-        .execute(&format!("SET search_path = {schema}"))
-        .await?;
+    control.use_schema(schema).await?;
     let mut setup_events = Vec::new();
     for sql in &lesson.setup {
         let answer = control.run(sql).await;
@@ -138,7 +136,7 @@ async fn run_in_schema(
             false => None,
         };
         let clock = Instant::now();
-        let mut scheduler = Scheduler::new(&steps, &mut sessions, &probe, clock, opts.scheduler);
+        let mut scheduler = Scheduler::new(&steps, &mut sessions, &*probe, clock, opts.scheduler);
         if let Some(live) = &opts.live {
             scheduler = scheduler.with_live_events(live.clone());
         }

@@ -19,7 +19,8 @@ pub use super::spec_place::{
     SpecPlace, drop_database, drop_place, fresh_database_name, regress_settings,
 };
 use crate::db::seam::LockProbe;
-use crate::db::{Connected, Sandbox, Server, SessionOptions};
+use crate::db::SessionOptions;
+use crate::db::postgres::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// How to run a spec.
@@ -174,7 +175,10 @@ async fn run_in_place(
         }
     }
     let mut sessions: Vec<SessionHandle> =
-        connections.into_iter().map(SessionHandle::spawn).collect();
+        connections
+            .into_iter()
+            .map(|c| SessionHandle::spawn(crate::db::Connected::from_postgres(c)))
+            .collect();
     let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
     let infos = SessionInfo::of(lesson, &pids);
 

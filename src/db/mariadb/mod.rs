@@ -12,3 +12,4 @@ pub mod resolve;
 pub mod sandbox;
 pub mod server;
 mod template;
+pub mod seam;
