@@ -128,6 +128,14 @@ pub enum TxlabError {
     /// A PostgreSQL-only tool (isolationtester specs, `bench`, `--versions`) asked of MariaDB.
     #[error("{0} runs on PostgreSQL only")]
     PostgresOnly(String),
+
+    /// A lesson that cannot run on the chosen engine, with the lesson's reason.
+    #[error("lesson {lesson} does not run on {engine}: {reason}")]
+    NotOnEngine {
+        lesson: String,
+        engine: &'static str,
+        reason: String,
+    },
 }
 
 impl TxlabError {
@@ -165,6 +173,7 @@ impl TxlabError {
             TxlabError::LocalMariadb(_) => "pass a mysql:// --database-url to use a server you run yourself, or set TXLAB_MARIADB_BINDIR to the directory holding mariadbd and mariadb-install-db".into(),
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
             TxlabError::PostgresOnly(_) => "leave out --engine mariadb and mysql:// URLs for this command".into(),
+            TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),
         }
     }
 }

@@ -5,8 +5,8 @@
 use std::future::Future;
 
 use crate::db::{Sandbox, Server, postgres};
-use crate::model::Engine;
 use crate::error::{Result, TxlabError};
+use crate::model::Engine;
 use crate::signal;
 
 /// A server and the sandbox txlab keeps on it.

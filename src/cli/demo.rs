@@ -7,8 +7,10 @@ use super::exit;
 use crate::engine::{LessonRun, run_lesson};
 use crate::error::Result;
 use crate::lab::Lab;
+use crate::model::Engine;
 use crate::output::print;
 use crate::plan::Plan;
+use crate::render::palette::{Meaning, paint};
 use crate::render::{self, Style};
 
 /// Opens the lab, runs the plan in it and returns the exit code.
@@ -16,6 +18,58 @@ pub async fn run(url: Option<&str>, plan: Plan, style: &Style) -> Result<u8> {
     let lab = Lab::open(url).await?;
     let ok = lab.run(execute(&lab, plan, style)).await?;
     Ok(if ok { exit::OK } else { exit::ANSWER_IS_NO })
+}
+
+/// Runs the plan on each engine in turn (a lab of its own per engine; a URL serves the engine it
+/// names, the others get throwaway servers). Lessons that cannot run on an engine are skipped with
+/// their reason. With several engines the matrices follow one block per engine.
+pub async fn run_engines(
+    url: Option<&str>,
+    engines: &[Engine],
+    plan: Plan,
+    style: &Style,
+) -> Result<u8> {
+    if engines == [Engine::Postgres] {
+        return run(url, plan, style).await;
+    }
+    let mut all_ok = true;
+    for &engine in engines {
+        let engine_url = url.filter(|u| {
+            crate::db::mariadb::connect::is_mariadb_url(u) == (engine == Engine::Mariadb)
+        });
+        let mut runs = Vec::new();
+        let mut skipped: Vec<&str> = Vec::new();
+        for (lesson, level) in &plan.runs {
+            match lesson.unsupported_on(engine) {
+                None => runs.push((lesson.clone(), *level)),
+                Some(_) if skipped.contains(&lesson.id.as_str()) => {}
+                Some(reason) => {
+                    eprintln!("skipped on {}: {} ({reason})", engine.name(), lesson.id);
+                    skipped.push(&lesson.id);
+                }
+            }
+        }
+        if runs.is_empty() {
+            continue;
+        }
+        if engines.len() > 1 && plan.format == OutputFormat::Text {
+            print(&format!(
+                "\n{}\n",
+                paint(&format!("══ {} ══", engine.name()), Meaning::Heading)
+            ))?;
+        }
+        let engine_plan = Plan {
+            runs,
+            format: plan.format,
+            check: plan.check,
+            options: plan.options.clone(),
+            matrix: plan.matrix,
+            pace: plan.pace,
+        };
+        let lab = Lab::open_engine(engine_url, engine).await?;
+        all_ok &= lab.run(execute(&lab, engine_plan, style)).await?;
+    }
+    Ok(if all_ok { exit::OK } else { exit::ANSWER_IS_NO })
 }
 
 /// Runs the plan; returns whether every run matched its expectation (or `--check` was not given).

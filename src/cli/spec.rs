@@ -140,8 +140,7 @@ async fn run_spec(
         }
         bar.inc(1);
     };
-    let summary =
-        spec_runner::run_spec(server, sandbox, lesson, opts, &mut on_permutation).await;
+    let summary = spec_runner::run_spec(server, sandbox, lesson, opts, &mut on_permutation).await;
     bar.finish_and_clear();
     let summary = summary?;
     if let Some(e) = write_failed {

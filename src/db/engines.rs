@@ -265,7 +265,11 @@ impl Connected {
         match &self.inner {
             Inner::Postgres(c) => c.execute(&format!("SET search_path = {schema}")).await,
             Inner::Mariadb { session, .. } => {
-                session.lock().await.simple(&format!("USE `{schema}`")).await
+                session
+                    .lock()
+                    .await
+                    .simple(&format!("USE `{schema}`"))
+                    .await
             }
         }
     }
@@ -274,7 +278,9 @@ impl Connected {
     pub async fn probe(&self, pids: Vec<BackendId>) -> Result<Box<dyn LockProbe + '_>> {
         match &self.inner {
             Inner::Postgres(c) => Ok(Box::new(c.probe(pids).await?)),
-            Inner::Mariadb { target, .. } => Ok(Box::new(MariadbLockProbe::open(target, &pids).await?)),
+            Inner::Mariadb { target, .. } => {
+                Ok(Box::new(MariadbLockProbe::open(target, &pids).await?))
+            }
         }
     }
 

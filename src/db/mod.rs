@@ -11,8 +11,8 @@ pub mod postgres;
 pub mod seam;
 pub mod sqlstate;
 
-pub use postgres::admin::CreatedDatabase;
 pub use engines::{Connected, Link, Sandbox, Server};
+pub use postgres::admin::CreatedDatabase;
 pub use postgres::{ServerNotice, ServerNotification, SessionOptions};
 pub use postgres::{binaries, cluster, connect, sandbox, tls};
 pub use sqlstate::SqlState;

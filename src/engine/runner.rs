@@ -19,6 +19,7 @@ use super::sql_text::substitute;
 use super::verdict::decide;
 use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
+use crate::model::Engine;
 
 pub use super::run::{LessonRun, SessionInfo};
 
@@ -52,6 +53,14 @@ pub async fn run_lesson(
     opts: &RunOptions,
 ) -> Result<LessonRun> {
     let started = Instant::now();
+    let engine = server.engine();
+    let lesson = &lesson
+        .for_engine(engine)
+        .map_err(|reason| TxlabError::NotOnEngine {
+            lesson: lesson.id.clone(),
+            engine: engine.name(),
+            reason,
+        })?;
     let control = sandbox.checkout(server, None).await?;
     if !sandbox.checked().load(std::sync::atomic::Ordering::Relaxed) {
         control.check_support().await?;
@@ -88,7 +97,13 @@ async fn run_in_schema(
         setup_events.push(setup_event(None, 0, sql, answer.results));
     }
 
-    let steps: Vec<StepDef> = steps_at(lesson, level);
+    let engine = control.engine();
+    // PostgreSQL takes the level in BEGIN; MariaDB's BEGIN takes none, so each session sets it
+    // for its transactions (shown as a setup step).
+    let steps: Vec<StepDef> = match engine {
+        Engine::Postgres => steps_at(lesson, level),
+        Engine::Mariadb => steps_at(lesson, None),
+    };
     let connections = try_join_all(
         lesson
             .sessions
@@ -102,7 +117,20 @@ async fn run_in_schema(
     let infos = SessionInfo::of(lesson, &pids);
 
     let mut notes = Vec::new();
-    if level == Some(IsolationLevel::ReadUncommitted) {
+    if let (Engine::Mariadb, Some(level)) = (engine, level) {
+        for (i, session) in sessions.iter_mut().enumerate() {
+            let sql = level.mariadb_session_sql();
+            let answer = session
+                .run(&sql)
+                .await
+                .ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
+            if let Some(e) = &answer.error {
+                return Err(TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)));
+            }
+            setup_events.push(setup_event(Some(i), infos[i].pid, &sql, answer.results));
+        }
+    }
+    if level == Some(IsolationLevel::ReadUncommitted) && engine == Engine::Postgres {
         notes.push(notes::READ_UNCOMMITTED.to_string());
     }
     if let Some(victim) = lesson.deadlock_victim {
@@ -199,10 +227,16 @@ async fn run_in_schema(
         let _ = control.execute(sql).await;
     }
 
+    let server_version = match engine {
+        Engine::Postgres => None,
+        Engine::Mariadb => control.server_version().await,
+    };
     Ok(LessonRun {
         verdict,
         notes,
         schedule_time,
+        engine,
+        server_version,
         ..LessonRun::new(lesson, level, infos, steps, timeline)
     })
 }
@@ -307,7 +341,7 @@ async fn run_check(control: &Connected, sql: &str) -> Result<(Option<bool>, Opti
                 .first()
                 .cloned()
                 .flatten()
-                .map(|v| v == "t" || v == "true");
+                .map(|v| v == "t" || v == "true" || v == "1");
             (occurred, row.get(1).cloned().flatten())
         }
         None => (None, None),

@@ -65,31 +65,41 @@ pub fn answer(outcome: StatementOutcome, at: Instant) -> StepAnswer {
     StepAnswer { at, results, error }
 }
 
-/// The blocked probe over a control connection of its own.
-pub struct MariadbLockProbe(tokio::sync::Mutex<MariadbProbe>);
+/// The blocked probe over a control connection of its own. Each question runs in a task of its
+/// own: the scheduler may stop waiting for an answer (the step completed meanwhile), and a query
+/// dropped half-way would leave the connection out of step with the server.
+pub struct MariadbLockProbe(std::sync::Arc<tokio::sync::Mutex<MariadbProbe>>);
 
 impl MariadbLockProbe {
     /// Opens the probe's connection and watches `backends`.
     pub async fn open(target: &MariadbTarget, backends: &[BackendId]) -> Result<MariadbLockProbe> {
         let control = target.connect(None).await?;
         let ids = backends.iter().map(|&b| thread_id(b)).collect();
-        Ok(MariadbLockProbe(tokio::sync::Mutex::new(MariadbProbe::new(
-            control, ids,
-        ))))
+        Ok(MariadbLockProbe(std::sync::Arc::new(
+            tokio::sync::Mutex::new(MariadbProbe::new(control, ids)),
+        )))
     }
 }
 
 impl LockProbe for MariadbLockProbe {
     fn is_blocked(&self, backend: BackendId) -> BoxFuture<'_, Result<bool>> {
-        async move { self.0.lock().await.is_blocked(thread_id(backend)).await }.boxed()
+        let probe = self.0.clone();
+        let task =
+            tokio::spawn(async move { probe.lock().await.is_blocked(thread_id(backend)).await });
+        async move {
+            task.await
+                .map_err(|e| crate::error::TxlabError::Database(e.to_string()))?
+        }
+        .boxed()
     }
 
     fn blockers(&self, backend: BackendId) -> BoxFuture<'_, Vec<BackendId>> {
-        async move {
-            let ids = self.0.lock().await.blockers(thread_id(backend)).await;
+        let probe = self.0.clone();
+        let task = tokio::spawn(async move {
+            let ids = probe.lock().await.blockers(thread_id(backend)).await;
             ids.into_iter().map(backend_id).collect()
-        }
-        .boxed()
+        });
+        async move { task.await.unwrap_or_default() }.boxed()
     }
 
     fn transaction_failed(&self, backend: BackendId) -> BoxFuture<'_, bool> {
