@@ -28,6 +28,8 @@ mod lessons_smoke;
 mod locking;
 /// MariaDB's folder against a real throwaway MariaDB: connections, the blocked probe, anomalies.
 mod mariadb;
+/// Lessons on MariaDB through the CLI (issue 12).
+mod mariadb_lessons;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
 /// PostgreSQL's own isolation specs, byte for byte.
