@@ -40,6 +40,15 @@ pub async fn run_engines(
         let mut runs = Vec::new();
         let mut skipped: Vec<&str> = Vec::new();
         for (lesson, level) in &plan.runs {
+            if let Some(reason) = lesson.skipped_at(engine, *level) {
+                let at = level.map(|l| l.sql()).unwrap_or_default();
+                eprintln!(
+                    "skipped on {} at {at}: {} ({reason})",
+                    engine.name(),
+                    lesson.id
+                );
+                continue;
+            }
             match lesson.unsupported_on(engine) {
                 None => runs.push((lesson.clone(), *level)),
                 Some(_) if skipped.contains(&lesson.id.as_str()) => {}

@@ -28,6 +28,8 @@ pub struct EngineVariant {
     pub expect: BTreeMap<IsolationLevel, Expectation>,
     /// Why, per level, written from this engine's documented behaviour.
     pub why: BTreeMap<IsolationLevel, String>,
+    /// Levels the lesson's step order cannot run at on this engine, with the reason (`[mariadb.skip]`).
+    pub skip: BTreeMap<IsolationLevel, String>,
 }
 
 impl Lesson {
@@ -39,6 +41,15 @@ impl Lesson {
             (Engine::Mariadb, None) => Some("no MariaDB variant written yet".into()),
             (Engine::Mariadb, Some(v)) => v.unsupported.clone(),
         }
+    }
+
+    /// Why the lesson is not run on `engine` at `level`, if it is not.
+    pub fn skipped_at(&self, engine: Engine, level: Option<IsolationLevel>) -> Option<String> {
+        let v = self
+            .mariadb
+            .as_deref()
+            .filter(|_| engine == Engine::Mariadb)?;
+        v.skip.get(&level?).cloned()
     }
 
     /// The lesson as `engine` runs it: the engine's setup, steps, check, expectations and "why"

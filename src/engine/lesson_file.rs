@@ -62,6 +62,8 @@ struct FileEngine {
     expect: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     why: BTreeMap<Spanned<String>, String>,
+    #[serde(default)]
+    skip: BTreeMap<Spanned<String>, String>,
 }
 
 fn default_topic() -> String {
@@ -305,7 +307,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
                 explanation: m.explanation,
                 ..Default::default()
             })),
-            (m.expect, m.why),
+            (m.expect, m.why, m.skip),
         ),
         None => (None, Default::default()),
     };
@@ -319,6 +321,9 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         }
         for (level, text) in raw_m.1 {
             v.why.insert(parse_level(&level)?, text);
+        }
+        for (level, text) in raw_m.2 {
+            v.skip.insert(parse_level(&level)?, text);
         }
     }
     for (i, sql) in step_mariadb.into_iter().enumerate() {
