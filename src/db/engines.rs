@@ -17,7 +17,9 @@ use crate::db::cluster::StartTimings;
 use crate::error::{Result, TxlabError};
 use crate::model::{BackendId, Engine, LockWait, StepAnswer};
 
-/// A server txlab uses for one process; dropping it stops a throwaway server.
+/// A server txlab uses for one process; dropping it stops a throwaway server. One exists per
+/// engine per process, so the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Server {
     Postgres(postgres::Server),
     Mariadb(MariadbServer),
