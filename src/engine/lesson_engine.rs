@@ -20,6 +20,8 @@ pub struct EngineVariant {
     pub teardown: Option<String>,
     /// Replaces the verdict's check query.
     pub check: Option<String>,
+    /// Replaces the verdict's SQLSTATE (MariaDB reports a deadlock as 40001, not 40P01).
+    pub sqlstate: Option<String>,
     /// Replaces the explanation (the engine's own story, e.g. who loses a deadlock and why).
     pub explanation: Option<String>,
     /// Step index → the SQL this engine runs instead.
@@ -74,6 +76,9 @@ impl Lesson {
         }
         if let (Some(check), Some(rule)) = (&v.check, lesson.verdict.as_mut()) {
             rule.check = Some(check.clone());
+        }
+        if let (Some(code), Some(rule)) = (&v.sqlstate, lesson.verdict.as_mut()) {
+            rule.sqlstate = Some(code.clone());
         }
         if let Some(text) = &v.explanation {
             lesson.explanation = text.trim().to_string();

@@ -57,6 +57,7 @@ struct FileEngine {
     setup: Option<OneOrMany>,
     teardown: Option<String>,
     check: Option<String>,
+    sqlstate: Option<String>,
     explanation: Option<String>,
     #[serde(default)]
     expect: BTreeMap<Spanned<String>, Spanned<String>>,
@@ -304,6 +305,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
                 setup: m.setup.map(OneOrMany::into_vec),
                 teardown: m.teardown,
                 check: m.check,
+                sqlstate: m.sqlstate,
                 explanation: m.explanation,
                 ..Default::default()
             })),
