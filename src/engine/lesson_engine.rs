@@ -95,3 +95,73 @@ impl Lesson {
         Ok(lesson)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::lesson_file::parse_lesson;
+
+    const LESSON: &str = r#"
+title = "T"
+summary = "s"
+setup = "CREATE TABLE t (x numeric)"
+[[session]]
+name = "a"
+[[step]]
+session = "a"
+sql = "SELECT x::text FROM t"
+mariadb = "SELECT CAST(x AS CHAR) FROM t"
+[verdict]
+check = "SELECT false"
+sqlstate = "40P01"
+[expect]
+read-committed = "prevented (snapshot)"
+[mariadb]
+setup = "CREATE TABLE t (x DECIMAL(12,2))"
+sqlstate = "40001"
+[mariadb.expect]
+read-committed = "occurred"
+[mariadb.why]
+read-committed = "because"
+[mariadb.skip]
+serializable = "cannot"
+"#;
+
+    #[test]
+    fn the_mariadb_part_replaces_setup_steps_verdict_and_expectations() {
+        let lesson = parse_lesson(LESSON, "t.toml", "t").unwrap();
+        let pg = lesson.for_engine(Engine::Postgres).unwrap();
+        assert_eq!(pg.steps[0].sql, "SELECT x::text FROM t");
+        let my = lesson.for_engine(Engine::Mariadb).unwrap();
+        assert_eq!(
+            my.setup,
+            vec!["CREATE TABLE t (x DECIMAL(12,2))".to_string()]
+        );
+        assert_eq!(my.steps[0].sql, "SELECT CAST(x AS CHAR) FROM t");
+        assert_eq!(my.verdict.unwrap().sqlstate.as_deref(), Some("40001"));
+        let rc = IsolationLevel::ReadCommitted;
+        assert_eq!(my.expect[&rc].to_string(), "occurred");
+        assert_eq!(my.why[&rc], "because");
+        assert_eq!(
+            lesson.skipped_at(Engine::Mariadb, Some(IsolationLevel::Serializable)),
+            Some("cannot".into())
+        );
+        assert_eq!(
+            lesson.skipped_at(Engine::Postgres, Some(IsolationLevel::Serializable)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_lesson_without_a_mariadb_part_is_skipped_there_with_a_reason() {
+        let text = LESSON
+            .split("[mariadb]")
+            .next()
+            .unwrap()
+            .replace("mariadb = \"SELECT CAST(x AS CHAR) FROM t\"\n", "");
+        let lesson = parse_lesson(&text, "t.toml", "t").unwrap();
+        assert!(lesson.unsupported_on(Engine::Postgres).is_none());
+        let reason = lesson.for_engine(Engine::Mariadb).unwrap_err();
+        assert!(reason.contains("no MariaDB variant"), "{reason}");
+    }
+}
