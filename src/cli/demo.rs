@@ -16,7 +16,7 @@ use crate::render::{self, Style};
 /// Opens the lab, runs the plan in it and returns the exit code.
 pub async fn run(url: Option<&str>, plan: Plan, style: &Style) -> Result<u8> {
     let lab = Lab::open(url).await?;
-    let ok = lab.run(execute(&lab, plan, style)).await?;
+    let ok = lab.run(execute(&lab, plan, style, &mut Vec::new())).await?;
     Ok(if ok { exit::OK } else { exit::ANSWER_IS_NO })
 }
 
@@ -33,6 +33,8 @@ pub async fn run_engines(
         return run(url, plan, style).await;
     }
     let mut all_ok = true;
+    let mut all_runs: Vec<LessonRun> = Vec::new();
+    let side_by_side = plan.matrix && plan.format == OutputFormat::Text;
     for &engine in engines {
         let engine_url = url.filter(|u| {
             crate::db::mariadb::connect::is_mariadb_url(u) == (engine == Engine::Mariadb)
@@ -76,13 +78,18 @@ pub async fn run_engines(
             pace: plan.pace,
         };
         let lab = Lab::open_engine(engine_url, engine).await?;
-        all_ok &= lab.run(execute(&lab, engine_plan, style)).await?;
+        all_ok &= lab
+            .run(execute(&lab, engine_plan, style, &mut all_runs))
+            .await?;
+    }
+    if side_by_side && let Some(text) = render::engines_matrix::render(&all_runs, style) {
+        print(&format!("\n{text}"))?;
     }
     Ok(if all_ok { exit::OK } else { exit::ANSWER_IS_NO })
 }
 
 /// Runs the plan; returns whether every run matched its expectation (or `--check` was not given).
-async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
+async fn execute(lab: &Lab, plan: Plan, style: &Style, keep: &mut Vec<LessonRun>) -> Result<bool> {
     if plan.pace.any() {
         return crate::classroom::stepper::execute(lab, plan, style).await;
     }
@@ -129,6 +136,7 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
             print(&render::html::document(&finished, lab.server.description()))?;
         }
     }
+    keep.extend(finished.iter().cloned());
     let all_match = finished
         .iter()
         .all(|r| r.verdict.as_ref().is_none_or(|v| v.matches_expectation()));

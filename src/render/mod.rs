@@ -23,3 +23,4 @@ pub mod timeline;
 pub mod verdict;
 
 pub use style::{ColorChoice, OutputFormat, Style};
+pub mod engines_matrix;

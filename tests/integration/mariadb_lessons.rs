@@ -89,3 +89,23 @@ fn engine_all_runs_both_and_skips_unported_lessons_with_a_reason() {
     assert!(stdout.contains("\"engine\": \"mariadb\""), "{stdout}");
     assert!(stderr.contains("skipped on MariaDB:"), "{stderr}");
 }
+
+#[test]
+fn engine_all_prints_one_matrix_with_the_engines_side_by_side() {
+    if !have_mariadb() {
+        return;
+    }
+    let out = offline()
+        .args(["demo", "isolation", "--engine", "all", "--color", "never"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("PostgreSQL | MariaDB"), "{stdout}");
+    let dirty = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("dirty-read "))
+        .unwrap_or_default();
+    assert!(dirty.contains("snapshot | OCCURRED"), "{dirty}");
+}
