@@ -144,6 +144,18 @@ pub enum TxlabError {
         found: u64,
         supported: u64,
     },
+
+    /// A PostgreSQL-only tool (isolationtester specs, `bench`, `--versions`) asked of MariaDB.
+    #[error("{0} runs on PostgreSQL only")]
+    PostgresOnly(String),
+
+    /// A lesson that cannot run on the chosen engine, with the lesson's reason.
+    #[error("lesson {lesson} does not run on {engine}: {reason}")]
+    NotOnEngine {
+        lesson: String,
+        engine: &'static str,
+        reason: String,
+    },
 }
 
 impl TxlabError {
@@ -185,6 +197,8 @@ impl TxlabError {
             TxlabError::MissingPrivilege { .. } => "txlab needs CREATE on the database to make its own schema (GRANT CREATE ON DATABASE <db> TO <role>), or CREATEDB for .spec files; docs/classroom.md lists what a student's role needs".into(),
             TxlabError::Recording { .. } => "`txlab replay` reads what `txlab demo … --record FILE` or `txlab run … --record FILE` wrote (docs/output.md, \"Recordings\"); record the run again".into(),
             TxlabError::RecordingTooNew { .. } => "a newer txlab made this recording: replay it with that version (`txlab --version` shows yours), or record the run again with this one".into(),
+            TxlabError::PostgresOnly(_) => "leave out --engine mariadb and mysql:// URLs for this command".into(),
+            TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),
         }
     }
 }

@@ -4,8 +4,9 @@
 
 use std::future::Future;
 
-use crate::db::{Sandbox, Server};
+use crate::db::{Sandbox, Server, postgres};
 use crate::error::{Result, TxlabError};
+use crate::model::Engine;
 use crate::signal;
 
 /// A server and the sandbox txlab keeps on it.
@@ -19,8 +20,14 @@ impl Lab {
     /// signals: a signal during start-up lets the start-up finish and then drops the server it
     /// produced (which stops and removes the cluster) before returning the signal's error.
     pub async fn open(database_url: Option<&str>) -> Result<Lab> {
+        Lab::open_engine(database_url, Engine::Postgres).await
+    }
+
+    /// [`Lab::open`] for a given engine (a `mysql://` URL selects MariaDB whatever it says).
+    pub async fn open_engine(database_url: Option<&str>, engine: Engine) -> Result<Lab> {
         let url = database_url.map(str::to_string);
-        let mut startup = tokio::task::spawn_blocking(move || Server::resolve(url.as_deref()));
+        let mut startup =
+            tokio::task::spawn_blocking(move || Server::resolve(url.as_deref(), engine));
         let server = tokio::select! {
             started = &mut startup => started.map_err(|e| TxlabError::LocalCluster(e.to_string()))??,
             heard = signal::received() => {
@@ -29,10 +36,16 @@ impl Lab {
                 return Err(heard.error());
             }
         };
-        Ok(Lab {
-            server,
-            sandbox: Sandbox::new(),
-        })
+        let sandbox = Sandbox::for_server(&server);
+        Ok(Lab { server, sandbox })
+    }
+
+    /// The PostgreSQL server and sandbox, for PostgreSQL-only tools (`what` names the tool).
+    pub fn postgres(&self, what: &str) -> Result<(&postgres::Server, &postgres::Sandbox)> {
+        match (self.server.postgres(), self.sandbox.postgres()) {
+            (Some(server), Some(sandbox)) => Ok((server, sandbox)),
+            _ => Err(TxlabError::PostgresOnly(what.to_string())),
+        }
     }
 
     /// Runs `work`, racing it against the signals. On a signal or an error the in-flight work is

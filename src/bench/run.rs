@@ -27,8 +27,9 @@ use super::stats::{ClientStats, Latency};
 use super::strategy::AttemptSettings;
 use super::threads::{self, ClientThreads};
 use super::workload;
+use crate::db::SessionOptions;
+use crate::db::postgres::{Sandbox, Server};
 use crate::db::sandbox::db_message;
-use crate::db::{Sandbox, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
 /// How often the controller wakes: lock-wait samples, phase changes, progress.

@@ -84,8 +84,8 @@ pub async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
         };
         crate::recording::Recording::new(
             finished.clone(),
-            &lab.server.description,
-            lab.server.local_cluster().map(|c| c.timings),
+            lab.server.description(),
+            lab.server.local_timings(),
             plan.matrix,
             flags,
         )

@@ -56,6 +56,33 @@ pub struct GlobalOpts {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    /// The database engine: postgres, mariadb, or all (each lesson on both, the matrix side by
+    /// side). A mysql:// or mariadb:// --database-url selects MariaDB (?socket=PATH for a unix
+    /// socket); without a URL txlab starts a throwaway server of each engine.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Postgres, global = true)]
+    pub engine: EngineChoice,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    Postgres,
+    Mariadb,
+    All,
+}
+
+impl EngineChoice {
+    /// The engines to run, given the URL (a mysql:// URL means MariaDB whatever the flag says).
+    pub fn engines(self, url: Option<&str>) -> Vec<crate::model::Engine> {
+        use crate::model::Engine;
+        match (self, url) {
+            (EngineChoice::All, _) => Engine::ALL.to_vec(),
+            (_, Some(u)) if crate::db::mariadb::connect::is_mariadb_url(u) => vec![Engine::Mariadb],
+            (EngineChoice::Mariadb, _) => vec![Engine::Mariadb],
+            (EngineChoice::Postgres, _) => vec![Engine::Postgres],
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -164,7 +164,8 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut first_signal = None;
     let result = {
-        let work = run::run(&lab.server, &lab.sandbox, &plan, &bars, stop_rx);
+        let (server, sandbox) = lab.postgres("txlab bench")?;
+        let work = run::run(server, sandbox, &plan, &bars, stop_rx);
         tokio::pin!(work);
         loop {
             tokio::select! {

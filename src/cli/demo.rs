@@ -8,20 +8,91 @@ use super::finish::print_document;
 use crate::engine::{LessonRun, run_lesson};
 use crate::error::Result;
 use crate::lab::Lab;
+use crate::model::Engine;
 use crate::output::print;
 use crate::plan::Plan;
 use crate::recording::{RecordedFlags, Recording};
+use crate::render::palette::{Meaning, paint};
 use crate::render::{self, Style};
 
 /// Opens the lab, runs the plan in it and returns the exit code.
 pub async fn run(url: Option<&str>, plan: Plan, style: &Style) -> Result<u8> {
     let lab = Lab::open(url).await?;
-    let ok = lab.run(execute(&lab, plan, style)).await?;
+    let ok = lab.run(execute(&lab, plan, style, &mut Vec::new())).await?;
     Ok(if ok { exit::OK } else { exit::ANSWER_IS_NO })
 }
 
+/// Runs the plan on each engine in turn (a lab of its own per engine; a URL serves the engine it
+/// names, the others get throwaway servers). Lessons that cannot run on an engine are skipped with
+/// their reason. With several engines the matrices follow one block per engine.
+pub async fn run_engines(
+    url: Option<&str>,
+    engines: &[Engine],
+    plan: Plan,
+    style: &Style,
+) -> Result<u8> {
+    if engines == [Engine::Postgres] {
+        return run(url, plan, style).await;
+    }
+    let mut all_ok = true;
+    let mut all_runs: Vec<LessonRun> = Vec::new();
+    let side_by_side = plan.matrix && plan.format == OutputFormat::Text;
+    for &engine in engines {
+        let engine_url = url.filter(|u| {
+            crate::db::mariadb::connect::is_mariadb_url(u) == (engine == Engine::Mariadb)
+        });
+        let mut runs = Vec::new();
+        let mut skipped: Vec<&str> = Vec::new();
+        for (lesson, level) in &plan.runs {
+            if let Some(reason) = lesson.skipped_at(engine, *level) {
+                let at = level.map(|l| l.sql()).unwrap_or_default();
+                eprintln!(
+                    "skipped on {} at {at}: {} ({reason})",
+                    engine.name(),
+                    lesson.id
+                );
+                continue;
+            }
+            match lesson.unsupported_on(engine) {
+                None => runs.push((lesson.clone(), *level)),
+                Some(_) if skipped.contains(&lesson.id.as_str()) => {}
+                Some(reason) => {
+                    eprintln!("skipped on {}: {} ({reason})", engine.name(), lesson.id);
+                    skipped.push(&lesson.id);
+                }
+            }
+        }
+        if runs.is_empty() {
+            continue;
+        }
+        if engines.len() > 1 && plan.format == OutputFormat::Text {
+            print(&format!(
+                "\n{}\n",
+                paint(&format!("══ {} ══", engine.name()), Meaning::Heading)
+            ))?;
+        }
+        let engine_plan = Plan {
+            runs,
+            format: plan.format,
+            check: plan.check,
+            options: plan.options.clone(),
+            matrix: plan.matrix,
+            pace: plan.pace,
+            record: plan.record.clone(),
+        };
+        let lab = Lab::open_engine(engine_url, engine).await?;
+        all_ok &= lab
+            .run(execute(&lab, engine_plan, style, &mut all_runs))
+            .await?;
+    }
+    if side_by_side && let Some(text) = render::engines_matrix::render(&all_runs, style) {
+        print(&format!("\n{text}"))?;
+    }
+    Ok(if all_ok { exit::OK } else { exit::ANSWER_IS_NO })
+}
+
 /// Runs the plan; returns whether every run matched its expectation (or `--check` was not given).
-async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
+async fn execute(lab: &Lab, plan: Plan, style: &Style, keep: &mut Vec<LessonRun>) -> Result<bool> {
     if plan.pace.any() {
         return crate::classroom::stepper::execute(lab, plan, style).await;
     }
@@ -46,8 +117,8 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
     bar.finish_and_clear();
     let rec = Recording::new(
         finished,
-        &lab.server.description,
-        lab.server.local_cluster().map(|c| c.timings),
+        lab.server.description(),
+        lab.server.local_timings(),
         plan.matrix,
         RecordedFlags {
             locks: plan.options.inspect.locks,
@@ -59,6 +130,7 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style) -> Result<bool> {
         rec.write(path)?;
     }
     print_document(&rec, plan.format, style, false)?;
+    keep.extend(rec.runs.iter().cloned());
     let finished = rec.runs;
     let all_match = finished
         .iter()

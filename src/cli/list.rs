@@ -115,3 +115,20 @@ pub fn render(style: &Style) -> String {
     );
     out
 }
+
+/// `txlab list --engine mariadb`: which lessons run on the engine, and why the others do not
+/// (appended to the listing, which stays as it is for PostgreSQL).
+pub fn engine_notes(engine: crate::model::Engine) -> String {
+    let lessons = catalog::builtin();
+    let (runs, skipped): (Vec<&Lesson>, Vec<&Lesson>) = lessons
+        .iter()
+        .partition(|l| l.unsupported_on(engine).is_none());
+    let mut out = format!("\nOn {}:\n", engine.name());
+    let names: Vec<&str> = runs.iter().map(|l| l.id.as_str()).collect();
+    let _ = writeln!(out, "  runs: {}", names.join(", "));
+    for l in skipped {
+        let reason = l.unsupported_on(engine).unwrap_or_default();
+        let _ = writeln!(out, "  skipped: {} ({reason})", l.id);
+    }
+    out
+}

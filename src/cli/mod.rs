@@ -82,20 +82,24 @@ pub fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
     let url = cli.global.database_url.as_deref();
+    let engines = cli.global.engine.engines(url);
     match cli.command {
         Command::List => {
             output::print(&list::render(&style))?;
+            if engines.contains(&crate::model::Engine::Mariadb) {
+                output::print(&list::engine_notes(crate::model::Engine::Mariadb))?;
+            }
             Ok(exit::OK)
         }
         Command::Demo(args) => {
             let plan = shared::plan_for_demo(&args.lesson, &args.flags)?;
-            demo::run(url, plan, &style).await
+            demo::run_engines(url, &engines, plan, &style).await
         }
         Command::Run(args) if suite::handles(&args) => suite::run(url, &args, &style).await,
         Command::Run(args) if spec::handles(&args) => spec::run(url, &args, &style).await,
         Command::Run(args) => {
             let plan = shared::plan_for_file(args.file(), &args.flags)?;
-            demo::run(url, plan, &style).await
+            demo::run_engines(url, &engines, plan, &style).await
         }
         Command::Bench(args) => bench::execute(url, args, &style).await,
         Command::Replay(args) => replay::run(&args, &style).await,

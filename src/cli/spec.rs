@@ -55,8 +55,8 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     let lab = Lab::open(url).await?;
     // A throwaway cluster started for this run is as fresh as it gets: use its own database
     // rather than paying for CREATE DATABASE; on a server the user runs, create one.
-    let database = lab
-        .server
+    let (server, _) = lab.postgres("an isolationtester spec")?;
+    let database = server
         .local_cluster()
         .is_none()
         .then(spec_runner::fresh_database_name);
@@ -68,7 +68,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.
         if let Some(database) = &opts.database
-            && let Ok(admin) = lab.server.connect(&Default::default()).await
+            && let Ok(admin) = server.connect(&Default::default()).await
         {
             let _ = spec_runner::drop_database(&admin, database).await;
             admin.close().await;
@@ -92,6 +92,7 @@ async fn run_spec(
     args: &RunArgs,
     style: &Style,
 ) -> Result<u8> {
+    let (server, sandbox) = lab.postgres("an isolationtester spec")?;
     let output = match (args.flags.format, args.all_permutations) {
         (OutputFormat::Isolationtester, _) => SpecOutput::Isolationtester,
         (OutputFormat::Json, _) => SpecOutput::Json,
@@ -147,8 +148,7 @@ async fn run_spec(
         }
         bar.inc(1);
     };
-    let summary =
-        spec_runner::run_spec(&lab.server, &lab.sandbox, lesson, opts, &mut on_permutation).await;
+    let summary = spec_runner::run_spec(server, sandbox, lesson, opts, &mut on_permutation).await;
     bar.finish_and_clear();
     let summary = summary?;
     if let Some(e) = write_failed {
@@ -170,8 +170,8 @@ async fn run_spec(
             let doc = render::json::spec_document(
                 lesson,
                 &json_runs,
-                &lab.server.description,
-                lab.server.local_cluster().map(|c| c.timings),
+                lab.server.description(),
+                lab.server.local_timings(),
             );
             print(&render::json::to_text(&doc))?;
         }
@@ -261,7 +261,7 @@ async fn run_lesson_interleavings(
     match args.flags.format {
         OutputFormat::Json => {
             let doc =
-                render::json::interleavings_document(&lesson, &tables, &lab.server.description);
+                render::json::interleavings_document(&lesson, &tables, lab.server.description());
             print(&render::json::to_text(&doc))?;
         }
         _ => {

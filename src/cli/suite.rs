@@ -48,11 +48,10 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     }
     let started = Instant::now();
     let lab = Lab::open(url).await?;
-    let db = lab
-        .run(SuiteDatabase::open(&lab.server, &lab.sandbox))
-        .await?;
+    let (server, sandbox) = lab.postgres("a suite of isolation specs")?;
+    let db = lab.run(SuiteDatabase::open(server, sandbox)).await?;
     let tally = lab.run(run_all(&lab, &db, &specs, expected, style)).await;
-    let closed = db.close(&lab.sandbox).await;
+    let closed = db.close(sandbox).await;
     let tally = tally?;
     closed?;
     print(&tap::summary(
@@ -197,8 +196,9 @@ async fn run_one(lab: &Lab, db: &SuiteDatabase, path: &Path) -> Result<(String, 
         }
     };
     let opts = SpecRunOptions::new(None);
+    let (server, _) = lab.postgres("a suite of isolation specs")?;
     let (result, ran) = db
-        .run_spec(&lab.server, &lesson, &opts, &mut on_permutation)
+        .run_spec(server, &lesson, &opts, &mut on_permutation)
         .await;
     match result {
         Err(e) if !stopped => Err(e),

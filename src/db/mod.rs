@@ -5,6 +5,7 @@
 //! only implementation today and the only module that names a driver crate. docs/engines.md says
 //! how a second engine joins.
 
+pub mod engines;
 pub mod failure;
 pub mod mariadb;
 pub mod postgres;
@@ -12,9 +13,8 @@ pub mod redact;
 pub mod seam;
 pub mod sqlstate;
 
+pub use engines::{Connected, Link, Sandbox, Server};
 pub use postgres::admin::CreatedDatabase;
-pub use postgres::{
-    Connected, Link, Sandbox, Server, ServerNotice, ServerNotification, SessionOptions,
-};
+pub use postgres::{ServerNotice, ServerNotification, SessionOptions};
 pub use postgres::{binaries, cluster, connect, sandbox, tls};
 pub use sqlstate::SqlState;

@@ -42,6 +42,8 @@ pub struct Lesson {
     pub demo: Option<String>,
     /// What this variant does ("broken: read, then write", "pessimistic: FOR UPDATE").
     pub variant: Option<String>,
+    /// The MariaDB part (`[mariadb]`): see [`super::lesson_engine`].
+    pub mariadb: Option<Box<super::lesson_engine::EngineVariant>>,
 }
 
 /// One connection of a lesson.

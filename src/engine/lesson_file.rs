@@ -11,6 +11,7 @@ use super::lesson::{
     Blocker, Lesson, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef, StepDef,
     VerdictRule,
 };
+use super::lesson_engine::EngineVariant;
 use super::level::IsolationLevel;
 use super::quiz::QuizSpec;
 use super::verdict::Expectation;
@@ -45,6 +46,25 @@ struct FileLesson {
     expect: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     why: BTreeMap<Spanned<String>, String>,
+    mariadb: Option<FileEngine>,
+}
+
+/// `[mariadb]`: the lesson's MariaDB part (docs/lessons.md, "Per-engine parts").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEngine {
+    unsupported: Option<String>,
+    setup: Option<OneOrMany>,
+    teardown: Option<String>,
+    check: Option<String>,
+    sqlstate: Option<String>,
+    explanation: Option<String>,
+    #[serde(default)]
+    expect: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    why: BTreeMap<Spanned<String>, String>,
+    #[serde(default)]
+    skip: BTreeMap<Spanned<String>, String>,
 }
 
 fn default_topic() -> String {
@@ -128,6 +148,8 @@ struct FileStep {
     #[serde(default)]
     report_after: Vec<Spanned<String>>,
     quiz: Option<QuizSpec>,
+    /// The SQL MariaDB runs instead of `sql`.
+    mariadb: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +216,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             })
     };
 
+    let step_mariadb: Vec<Option<String>> = raw.steps.iter().map(|s| s.mariadb.clone()).collect();
     if raw.steps.is_empty() {
         return Err(err(None, "a lesson needs at least one [[step]]".into()));
     }
@@ -275,6 +298,44 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
     for (level, text) in raw.why {
         why.insert(parse_level(&level)?, text);
     }
+    let (mut mariadb, raw_m) = match raw.mariadb {
+        Some(m) => (
+            Some(Box::new(EngineVariant {
+                unsupported: m.unsupported,
+                setup: m.setup.map(OneOrMany::into_vec),
+                teardown: m.teardown,
+                check: m.check,
+                sqlstate: m.sqlstate,
+                explanation: m.explanation,
+                ..Default::default()
+            })),
+            (m.expect, m.why, m.skip),
+        ),
+        None => (None, Default::default()),
+    };
+    if let Some(v) = mariadb.as_deref_mut() {
+        for (level, value) in &raw_m.0 {
+            let e: Expectation = value
+                .get_ref()
+                .parse()
+                .map_err(|m| err(Some(value.span()), m))?;
+            v.expect.insert(parse_level(level)?, e);
+        }
+        for (level, text) in raw_m.1 {
+            v.why.insert(parse_level(&level)?, text);
+        }
+        for (level, text) in raw_m.2 {
+            v.skip.insert(parse_level(&level)?, text);
+        }
+    }
+    for (i, sql) in step_mariadb.into_iter().enumerate() {
+        if let Some(sql) = sql {
+            mariadb
+                .get_or_insert_with(Default::default)
+                .steps
+                .insert(i, sql.trim().to_string());
+        }
+    }
     let default_levels = if raw.levels.is_empty() {
         IsolationLevel::ALL.to_vec()
     } else {
@@ -314,6 +375,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         origin: file.to_string(),
         demo: raw.demo,
         variant: raw.variant,
+        mariadb,
     })
 }
 

@@ -73,6 +73,21 @@ impl IsolationLevel {
     }
 }
 
+impl IsolationLevel {
+    /// MariaDB's wording: its `BEGIN` / `START TRANSACTION` take no level, so a session sets the
+    /// level of its later transactions instead.
+    ///
+    /// ```
+    /// use txlab::engine::IsolationLevel;
+    ///
+    /// let ru: IsolationLevel = "read-uncommitted".parse().unwrap();
+    /// assert_eq!(ru.mariadb_session_sql(), "SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED");
+    /// ```
+    pub fn mariadb_session_sql(self) -> String {
+        format!("SET SESSION TRANSACTION ISOLATION LEVEL {}", self.sql())
+    }
+}
+
 impl fmt::Display for IsolationLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.slug())

@@ -7,6 +7,7 @@ pub mod gate;
 pub mod inspect;
 pub mod interleavings;
 pub mod lesson;
+pub mod lesson_engine;
 pub mod lesson_file;
 pub mod level;
 pub mod notes;

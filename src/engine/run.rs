@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::lesson::{Lesson, StepDef};
 use super::level::IsolationLevel;
 use super::verdict::Verdict;
-use crate::model::{BackendId, Timeline};
+use crate::model::{BackendId, Engine, Timeline};
 
 /// A session as it ran: who, and which backend.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +48,10 @@ pub struct LessonRun {
     pub schedule_time: Duration,
     /// Wall time of the whole run, schema creation to schema drop.
     pub total_time: Duration,
+    /// The engine the run used, and the server's version when known (MariaDB runs name both in
+    /// the timeline's title; PostgreSQL's title stays as it was).
+    pub engine: Engine,
+    pub server_version: Option<String>,
 }
 
 impl SessionInfo {
@@ -115,6 +119,8 @@ impl LessonRun {
             notes: Vec::new(),
             schedule_time: Duration::ZERO,
             total_time: Duration::ZERO,
+            engine: Engine::Postgres,
+            server_version: None,
         }
     }
 }

@@ -20,6 +20,7 @@ use super::verdict::decide;
 use crate::db::failure;
 use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
+use crate::model::Engine;
 
 pub use super::run::{LessonRun, SessionInfo};
 
@@ -53,11 +54,19 @@ pub async fn run_lesson(
     opts: &RunOptions,
 ) -> Result<LessonRun> {
     let started = Instant::now();
+    let engine = server.engine();
+    let lesson = &lesson
+        .for_engine(engine)
+        .map_err(|reason| TxlabError::NotOnEngine {
+            lesson: lesson.id.clone(),
+            engine: engine.name(),
+            reason,
+        })?;
     let control = sandbox.checkout(server, None).await?;
-    if !sandbox.checked.load(std::sync::atomic::Ordering::Relaxed) {
+    if !sandbox.checked().load(std::sync::atomic::Ordering::Relaxed) {
         control.check_support().await?;
         sandbox
-            .checked
+            .checked()
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let schema = sandbox.create_schema(&control).await?;
@@ -65,7 +74,7 @@ pub async fn run_lesson(
     let dropped = sandbox.drop_schema(&control, &schema).await;
     // A server that went away mid-run fails whatever was running at that moment; whichever it
     // was, the user is told one thing: the server closed the connection.
-    let lost = (result.is_err() || dropped.is_err()) && control.client.is_closed();
+    let lost = (result.is_err() || dropped.is_err()) && control.is_closed();
     sandbox.give_back(control).await;
     if lost && !matches!(result, Err(TxlabError::ConnectionLost { .. })) {
         return Err(TxlabError::ConnectionLost {
@@ -91,15 +100,26 @@ async fn run_in_schema(
     level: Option<IsolationLevel>,
     opts: &RunOptions,
 ) -> Result<LessonRun> {
+    control.use_schema(schema).await?;
     // Setup, verdict checks and the schema's drop run on the control connection: none of them
     // may wait forever (a `pg_sleep` in setup, a lock held by someone else), so they obey the
     // step timeout too. The connection's settings are reset when it is given back.
     let limit_ms = opts.scheduler.step_timeout.as_millis().max(1);
-    control
-        .execute(&format!(
-            "SET search_path = {schema}; SET statement_timeout = {limit_ms}"
-        ))
-        .await?;
+    match control.engine() {
+        Engine::Postgres => {
+            control
+                .execute(&format!("SET statement_timeout = {limit_ms}"))
+                .await?
+        }
+        Engine::Mariadb => {
+            control
+                .execute(&format!(
+                    "SET SESSION max_statement_time = {}",
+                    limit_ms as f64 / 1000.0
+                ))
+                .await?
+        }
+    }
     let mut setup_events = Vec::new();
     for sql in &lesson.setup {
         let answer = control.run(sql).await;
@@ -113,7 +133,13 @@ async fn run_in_schema(
         setup_events.push(setup_event(None, 0, sql, answer.results));
     }
 
-    let steps: Vec<StepDef> = steps_at(lesson, level);
+    let engine = control.engine();
+    // PostgreSQL takes the level in BEGIN; MariaDB's BEGIN takes none, so each session sets it
+    // for its transactions (shown as a setup step).
+    let steps: Vec<StepDef> = match engine {
+        Engine::Postgres => steps_at(lesson, level),
+        Engine::Mariadb => steps_at(lesson, None),
+    };
     let connections = try_join_all(
         lesson
             .sessions
@@ -127,7 +153,20 @@ async fn run_in_schema(
     let infos = SessionInfo::of(lesson, &pids);
 
     let mut notes = Vec::new();
-    if level == Some(IsolationLevel::ReadUncommitted) {
+    if let (Engine::Mariadb, Some(level)) = (engine, level) {
+        for (i, session) in sessions.iter_mut().enumerate() {
+            let sql = level.mariadb_session_sql();
+            let answer = session
+                .run(&sql)
+                .await
+                .ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
+            if let Some(e) = &answer.error {
+                return Err(TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)));
+            }
+            setup_events.push(setup_event(Some(i), infos[i].pid, &sql, answer.results));
+        }
+    }
+    if level == Some(IsolationLevel::ReadUncommitted) && engine == Engine::Postgres {
         notes.push(notes::READ_UNCOMMITTED.to_string());
     }
     if let Some(victim) = lesson.deadlock_victim {
@@ -166,7 +205,7 @@ async fn run_in_schema(
             false => None,
         };
         let clock = Instant::now();
-        let mut scheduler = Scheduler::new(&steps, &mut sessions, &probe, clock, opts.scheduler);
+        let mut scheduler = Scheduler::new(&steps, &mut sessions, &*probe, clock, opts.scheduler);
         if let Some(live) = &opts.live {
             scheduler = scheduler.with_live_events(live.clone());
         }
@@ -241,10 +280,16 @@ async fn run_in_schema(
     let why_from_run = lesson.deadlock_victim.and_then(|planned| {
         super::deadlock_why::why_from_run(&timeline, &infos, planned, |i| committed(&timeline, i))
     });
+    let server_version = match engine {
+        Engine::Postgres => None,
+        Engine::Mariadb => control.server_version().await,
+    };
     let mut run = LessonRun {
         verdict,
         notes,
         schedule_time,
+        engine,
+        server_version,
         ..LessonRun::new(lesson, level, infos, steps, timeline)
     };
     if let Some(why) = why_from_run {
@@ -357,7 +402,7 @@ async fn run_check(control: &Connected, sql: &str) -> Result<(Option<bool>, Opti
                 .first()
                 .cloned()
                 .flatten()
-                .map(|v| v == "t" || v == "true");
+                .map(|v| v == "t" || v == "true" || v == "1");
             (occurred, row.get(1).cloned().flatten())
         }
         None => (None, None),

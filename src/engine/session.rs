@@ -24,7 +24,7 @@ pub struct SessionHandle {
 impl SessionHandle {
     /// Starts the task for an open connection.
     pub fn spawn(connected: Connected) -> SessionHandle {
-        let (link, pid, notices, notifications) = connected.into_parts();
+        let (mut link, pid, notices, notifications) = connected.into_parts();
         let (requests, mut rx) = mpsc::unbounded_channel::<String>();
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let cancel = link.canceller();

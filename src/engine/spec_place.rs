@@ -4,7 +4,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::db::{Connected, CreatedDatabase, Sandbox};
+use crate::db::CreatedDatabase;
+use crate::db::postgres::{Connected, Sandbox};
 use crate::error::{Result, TxlabError};
 
 /// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the

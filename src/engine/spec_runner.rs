@@ -18,8 +18,9 @@ use super::spec_place::create_place;
 pub use super::spec_place::{
     SpecPlace, drop_database, drop_place, fresh_database_name, regress_settings,
 };
+use crate::db::SessionOptions;
+use crate::db::postgres::{Connected, Sandbox, Server};
 use crate::db::seam::LockProbe;
-use crate::db::{Connected, Sandbox, Server, SessionOptions};
 use crate::error::{Result, TxlabError};
 
 /// How to run a spec.
@@ -198,8 +199,10 @@ pub async fn run_in_place(
             }
         }
     }
-    let mut sessions: Vec<SessionHandle> =
-        connections.into_iter().map(SessionHandle::spawn).collect();
+    let mut sessions: Vec<SessionHandle> = connections
+        .into_iter()
+        .map(|c| SessionHandle::spawn(crate::db::Connected::from_postgres(c)))
+        .collect();
     let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
     let infos = SessionInfo::of(lesson, &pids);
 

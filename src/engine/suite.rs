@@ -12,7 +12,8 @@ use super::spec_place::{SpecPlace, create_place, drop_place, fresh_database_name
 use super::spec_runner::{
     PermutationRun, SpecRunOptions, app_base, regress_settings, run_in_place,
 };
-use crate::db::{Connected, Sandbox, Server, SessionOptions};
+use crate::db::SessionOptions;
+use crate::db::postgres::{Connected, Sandbox, Server};
 use crate::error::Result;
 use crate::model::StatementResult;
 

@@ -2,10 +2,12 @@
 //! and the `db` seam speaks in [`StepAnswer`]s; nothing here talks to a server or formats text.
 
 pub mod answer;
+pub mod engine;
 pub mod event;
 pub mod inspect;
 
 pub use answer::{ErrorInfo, StatementResult, StepAnswer};
+pub use engine::Engine;
 pub use event::{Completion, Conflict, Event, EventKind, Timeline, TxEnd};
 pub use inspect::{Inspect, LockReport, LockWait, VersionsReport};
 

@@ -102,6 +102,7 @@ pub fn result(run: &LessonRun) -> Value {
     let verdict = run.verdict.as_ref();
     json!({
         "lesson": run.lesson_id,
+        "engine": run.engine.slug(),
         "title": run.title,
         "anomaly": run.anomaly,
         "level": run.level.map(|l| l.slug()),

@@ -113,7 +113,10 @@ pub fn render(runs: &[LessonRun], style: &Style) -> String {
     }
     if !differs.is_empty() {
         let text = format!(
-            "! differs from PostgreSQL's documented behaviour: {}",
+            "! differs from {}'s documented behaviour: {}",
+            runs.first()
+                .map(|r| r.engine.name())
+                .unwrap_or("PostgreSQL"),
             differs.join(", ")
         );
         for line in wrap(&text, style.width) {

@@ -25,3 +25,4 @@ pub mod timeline;
 pub mod verdict;
 
 pub use style::{ColorChoice, OutputFormat, Style};
+pub mod engines_matrix;

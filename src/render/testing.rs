@@ -244,5 +244,7 @@ pub fn two_session_run() -> LessonRun {
         notes: vec!["a note".into()],
         schedule_time: Duration::from_millis(9),
         total_time: Duration::from_millis(20),
+        engine: crate::model::Engine::Postgres,
+        server_version: None,
     }
 }

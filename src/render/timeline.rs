@@ -4,6 +4,7 @@
 //! [`render`] is [`header`] + [`row_texts`] + [`footer`]; the classroom prints those pieces as a
 //! run grows. [`rows`] (cells with meanings, no colour) also feeds the markdown and HTML exports.
 
+use crate::model::Engine;
 use std::fmt::Write as _;
 
 use super::cell::{Cell, painted, width_of};
@@ -81,7 +82,15 @@ pub fn header(run: &LessonRun, style: &Style) -> String {
         .as_ref()
         .map(|a| format!(" ({a})"))
         .unwrap_or_default();
-    let title = format!(" {}{anomaly} · {level} ", run.title);
+    let title = match (run.engine, &run.server_version) {
+        (Engine::Postgres, _) => format!(" {}{anomaly} · {level} ", run.title),
+        (engine, Some(version)) => format!(
+            " {}{anomaly} · {level} · {} {version} ",
+            run.title,
+            engine.name()
+        ),
+        (engine, None) => format!(" {}{anomaly} · {level} · {} ", run.title, engine.name()),
+    };
     let rule = "━".repeat(total_width.saturating_sub(width_of(&title) + 2));
     let _ = writeln!(
         out,

@@ -65,13 +65,18 @@ pub fn expectation(run: &LessonRun) -> Option<(String, Meaning)> {
     let (expected, level) = (v.expected.as_ref()?, run.level?);
     Some(if v.matches_expectation() {
         (
-            format!("✓ as PostgreSQL documents for {}: {expected}", level.sql()),
+            format!(
+                "✓ as {} documents for {}: {expected}",
+                run.engine.name(),
+                level.sql()
+            ),
             Meaning::Prevented,
         )
     } else {
         (
             format!(
-                "✗ DIFFERS from PostgreSQL's documented behaviour for {}: expected {expected}",
+                "✗ DIFFERS from {}'s documented behaviour for {}: expected {expected}",
+                run.engine.name(),
                 level.sql()
             ),
             Meaning::Aborted,

@@ -33,8 +33,8 @@ fn plan(workload: Workload, strategies: &[Strategy], clients: usize, k: u32) -> 
 
 fn run(plan: &BenchPlan) -> BenchReport {
     let rt = util::runtime();
-    let server = util::server();
-    let sandbox = util::sandbox();
+    let server = util::pg();
+    let sandbox = util::pg_sandbox();
     // The sender goes away at once: nobody will ask this run to stop early.
     let (_, stop_rx) = watch::channel(false);
     rt.block_on(txlab::bench::run::run(
@@ -295,7 +295,7 @@ fn ctrl_c_stops_cleanly_and_prints_partial_results() {
 
     // Nothing left behind: no schema, no backend of that process.
     let leftovers: (i64, i64) = util::runtime().block_on(async {
-        let conn = util::server()
+        let conn = util::pg()
             .connect(&txlab::db::SessionOptions {
                 application_name: "txlab-test-probe",
                 ..Default::default()

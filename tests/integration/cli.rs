@@ -112,7 +112,7 @@ fn bad_url_is_a_clean_error() {
 #[test]
 fn wrong_password_is_a_clean_error() {
     let server = util::server();
-    let Some(cluster) = server.local_cluster() else {
+    let Some(cluster) = server.postgres().and_then(|s| s.local_cluster()) else {
         util::skipped(format_args!(
             "needs the local cluster to require a password for one role"
         ));
@@ -120,7 +120,7 @@ fn wrong_password_is_a_clean_error() {
     };
     let rt = util::runtime();
     rt.block_on(async {
-        let (client, conn) = server.config().connect(NoTls).await.unwrap();
+        let (client, conn) = server.postgres().unwrap().config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
         client
             .batch_execute("DROP ROLE IF EXISTS txlab_pw_check; CREATE ROLE txlab_pw_check LOGIN PASSWORD 'right'")
@@ -237,7 +237,7 @@ fn sigint_mid_demo_leaves_no_schema_and_no_backend() {
     let schemas = "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1";
     let backends = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
     rt.block_on(async {
-        let (client, conn) = server.config().connect(NoTls).await.unwrap();
+        let (client, conn) = server.postgres().unwrap().config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
         assert!(
             wait_until(&client, schemas, &format!("txlab\\_{pid}\\_%"), true).await,

@@ -28,6 +28,8 @@ mod lessons_smoke;
 mod locking;
 /// MariaDB's folder against a real throwaway MariaDB: connections, the blocked probe, anomalies.
 mod mariadb;
+/// Lessons on MariaDB through the CLI (issue 12).
+mod mariadb_lessons;
 /// Issue 10: a student's plain role runs every demo; deadlocks explained from the run.
 mod plain_role;
 /// Snapshots of timelines and the matrix.

@@ -15,7 +15,7 @@ fn plain_url() -> Option<String> {
     let created = CREATED.get_or_init(|| {
         let rt = util::runtime();
         rt.block_on(async {
-            let conn = util::server().connect(&Default::default()).await.unwrap();
+            let conn = util::pg().connect(&Default::default()).await.unwrap();
             let result = conn
                 .client
                 .batch_execute(

@@ -10,7 +10,7 @@ use crate::util::{self, txlab};
 
 /// The shared server's socket directory and port, for building URLs of every spelling.
 fn host_and_port() -> (String, u16) {
-    let config = util::server().config();
+    let config = util::pg().config();
     let host = match &config.get_hosts()[0] {
         tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
         tokio_postgres::config::Host::Tcp(h) => h.clone(),
@@ -25,7 +25,7 @@ fn a_password_is_never_printed_in_any_spelling_or_format() {
         return;
     }
     let (host, port) = host_and_port();
-    let user = util::server()
+    let user = util::pg()
         .config()
         .get_user()
         .unwrap_or("postgres")
@@ -125,7 +125,7 @@ fn signals_at_random_moments_leave_no_schema_on_a_given_server() {
     }
     let rt = util::runtime();
     let left: i64 = rt.block_on(async {
-        let (client, conn) = util::server().config().connect(NoTls).await.unwrap();
+        let (client, conn) = util::pg().config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
         let mut left = 0;
         for pid in &pids {

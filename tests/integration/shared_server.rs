@@ -48,7 +48,7 @@ fn twenty_students_with_plain_roles_get_identical_verdicts_and_leave_nothing() {
     }
     const STUDENTS: usize = 20;
     let rt = util::runtime();
-    let server = util::server();
+    let server = util::pg();
     rt.block_on(async {
         let conn = server.connect(&Default::default()).await.unwrap();
         for i in 1..=STUDENTS {
@@ -117,7 +117,7 @@ fn twenty_students_with_plain_roles_get_identical_verdicts_and_leave_nothing() {
 #[test]
 fn a_server_stopped_mid_run_is_one_clear_error_within_five_seconds() {
     // A server of this test's own: stopping it must not disturb the other tests.
-    let own = txlab::db::Server::resolve(None).expect("a throwaway cluster");
+    let own = txlab::db::postgres::Server::resolve(None).expect("a throwaway cluster");
     let config = own.config().clone();
     let host = match &config.get_hosts()[0] {
         tokio_postgres::config::Host::Unix(path) => path.display().to_string(),

@@ -107,7 +107,12 @@ fn non_superuser_url() -> Option<String> {
         let rt = util::runtime();
         let server = util::server();
         rt.block_on(async {
-            let conn = server.connect(&Default::default()).await.unwrap();
+            let conn = server
+                .postgres()
+                .unwrap()
+                .connect(&Default::default())
+                .await
+                .unwrap();
             let result = conn
                 .client
                 .batch_execute(

@@ -182,7 +182,7 @@ fn assert_terminal_restored(screen: &str) {
 fn leftovers(pid: u32) -> (i64, i64) {
     let rt = util::runtime();
     rt.block_on(async {
-        let (client, conn) = util::server().config().connect(NoTls).await.unwrap();
+        let (client, conn) = util::pg().config().connect(NoTls).await.unwrap();
         tokio::spawn(conn);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command as BinCommand;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use txlab::db::SessionOptions;
+use txlab::db::postgres::Server;
 use txlab::db::tls::TlsFailure;
-use txlab::db::{Server, SessionOptions};
 use txlab::engine::session::SessionHandle;
 use txlab::error::TxlabError;
 
@@ -275,7 +276,9 @@ fn cancel_over_tls(url: &str) -> String {
             ..Default::default()
         };
         let watcher = server.connect(&options).await.unwrap();
-        let mut session = SessionHandle::spawn(server.connect(&options).await.unwrap());
+        let mut session = SessionHandle::spawn(txlab::db::Connected::from_postgres(
+            server.connect(&options).await.unwrap(),
+        ));
         assert!(session.send("SELECT pg_sleep(60)"));
         // Wait until the server runs the statement, by asking it (not by sleeping).
         loop {

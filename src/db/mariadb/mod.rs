@@ -10,5 +10,6 @@ pub mod innodb_status;
 pub mod probe;
 pub mod resolve;
 pub mod sandbox;
+pub mod seam;
 pub mod server;
 mod template;

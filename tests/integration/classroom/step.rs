@@ -18,7 +18,13 @@ fn a_gate_paces_the_run_and_a_stop_cleans_up() {
     let server = util::server();
     let sandbox = util::sandbox();
     rt.block_on(async {
-        let (client, conn) = server.config().connect(NoTls).await.unwrap();
+        let (client, conn) = server
+            .postgres()
+            .unwrap()
+            .config()
+            .connect(NoTls)
+            .await
+            .unwrap();
         tokio::spawn(conn);
         let (gate, mut requests) = StepGate::channel();
         let options = RunOptions {

@@ -13,6 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use assert_cmd::cargo::CommandCargoExt;
 use txlab::db::{Sandbox, Server};
+use txlab::model::Engine;
 
 static SERVER: OnceLock<Mutex<Option<&'static Server>>> = OnceLock::new();
 
@@ -31,7 +32,7 @@ extern "C" fn stop_server_at_exit() {
 pub fn server() -> &'static Server {
     let cell = SERVER.get_or_init(|| {
         let url = std::env::var("TXLAB_TEST_DATABASE_URL").ok();
-        let server = Server::resolve(url.as_deref()).expect(
+        let server = Server::resolve(url.as_deref(), Engine::Postgres).expect(
             "tests need PostgreSQL: install the server binaries or set TXLAB_TEST_DATABASE_URL",
         );
         // SAFETY: registering a plain extern "C" function.
@@ -43,7 +44,19 @@ pub fn server() -> &'static Server {
 
 /// A fresh sandbox (schema registry) for one test.
 pub fn sandbox() -> Sandbox {
-    Sandbox::new()
+    Sandbox::for_server(server())
+}
+
+/// The shared server's PostgreSQL side, for tests that reach past the seam (raw clients, bench).
+pub fn pg() -> &'static txlab::db::postgres::Server {
+    server()
+        .postgres()
+        .expect("the shared test server is PostgreSQL")
+}
+
+/// A fresh PostgreSQL sandbox, for PostgreSQL-only tools (bench).
+pub fn pg_sandbox() -> txlab::db::postgres::Sandbox {
+    txlab::db::postgres::Sandbox::new()
 }
 
 /// A current-thread runtime, like the CLI's.
@@ -59,8 +72,7 @@ pub fn database_url() -> String {
     if let Ok(url) = std::env::var("TXLAB_TEST_DATABASE_URL") {
         return url;
     }
-    let server = server();
-    let config = server.config();
+    let config = pg().config();
     let host = match &config.get_hosts()[0] {
         tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
         tokio_postgres::config::Host::Tcp(h) => h.clone(),

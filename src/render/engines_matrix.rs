@@ -1,0 +1,102 @@
+//! `--engine all`: one matrix with the engines side by side — each cell `PostgreSQL | MariaDB` —
+//! and the cells where they differ highlighted, the picture a teacher puts on the projector.
+
+use std::fmt::Write as _;
+
+use super::Style;
+use super::cell::width_of;
+use super::palette::{Meaning, paint};
+use crate::engine::{IsolationLevel, LessonRun, Outcome};
+use crate::model::Engine;
+
+/// A run's cell in a word: `OCCURRED`, how it was prevented, or `-` when not run.
+fn word(runs: &[LessonRun], engine: Engine, id: &str, level: IsolationLevel) -> String {
+    let run = runs
+        .iter()
+        .find(|r| r.engine == engine && r.lesson_id == id && r.level == Some(level));
+    match run.and_then(|r| r.verdict.as_ref()) {
+        None => "-".into(),
+        Some(v) => match (v.outcome, &v.how) {
+            (Outcome::Occurred, _) => "OCCURRED".into(),
+            (Outcome::Prevented, Some(how)) => how.to_string().replace("aborted-", ""),
+            (Outcome::Prevented, None) => "prevented".into(),
+        },
+    }
+}
+
+/// The side-by-side matrix of runs from both engines; `None` when only one engine ran.
+pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
+    if !Engine::ALL
+        .iter()
+        .all(|e| runs.iter().any(|r| r.engine == *e))
+    {
+        return None;
+    }
+    let mut lessons: Vec<&str> = Vec::new();
+    for r in runs {
+        if !lessons.contains(&r.lesson_id.as_str()) {
+            lessons.push(&r.lesson_id);
+        }
+    }
+    let levels: Vec<IsolationLevel> = IsolationLevel::ALL
+        .into_iter()
+        .filter(|l| runs.iter().any(|r| r.level == Some(*l)))
+        .collect();
+    let rows: Vec<Vec<(String, bool)>> = lessons
+        .iter()
+        .map(|id| {
+            levels
+                .iter()
+                .map(|&l| {
+                    let (pg, my) = (
+                        word(runs, Engine::Postgres, id, l),
+                        word(runs, Engine::Mariadb, id, l),
+                    );
+                    (format!("{pg} | {my}"), pg != my)
+                })
+                .collect()
+        })
+        .collect();
+    let cell = rows
+        .iter()
+        .flatten()
+        .map(|(t, _)| width_of(t))
+        .chain(levels.iter().map(|l| width_of(l.sql())))
+        .max()
+        .unwrap_or(8);
+    let label = lessons.iter().map(|l| width_of(l)).max().unwrap_or(6) + 1;
+    let mut out = format!(
+        "{}\n{:<label$}",
+        paint("PostgreSQL | MariaDB", Meaning::Heading),
+        ""
+    );
+    for l in &levels {
+        let _ = write!(
+            out,
+            " {}",
+            paint(&format!("{:<cell$}", l.sql()), Meaning::Heading)
+        );
+    }
+    out = out.trim_end().to_string();
+    out.push('\n');
+    for (id, row) in lessons.iter().zip(&rows) {
+        let _ = write!(out, "{id:<label$}");
+        for (text, differs) in row {
+            let meaning = if *differs {
+                Meaning::Anomaly
+            } else {
+                Meaning::Dim
+            };
+            let pad = cell.saturating_sub(width_of(text));
+            let _ = write!(out, " {}{}", paint(text, meaning), " ".repeat(pad));
+        }
+        out = out.trim_end().to_string();
+        out.push('\n');
+    }
+    let _ = style;
+    out.push_str(&paint(
+        "highlighted: the engines differ · - = not run on that engine (see the skip notes)\n",
+        Meaning::Dim,
+    ));
+    Some(out)
+}
