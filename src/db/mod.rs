@@ -12,7 +12,8 @@ pub mod sqlstate;
 
 pub use postgres::admin::CreatedDatabase;
 pub use postgres::{
-    Connected, Link, Sandbox, Server, ServerNotice, ServerNotification, SessionOptions,
+    Connected, ConnectionPool, Link, PooledConnection, Sandbox, Server, ServerNotice,
+    ServerNotification, SessionOptions,
 };
 pub use postgres::{binaries, cluster, connect, sandbox, tls};
 pub use sqlstate::SqlState;

@@ -229,6 +229,7 @@ mod tests {
             origin: "test".into(),
             demo: None,
             variant: None,
+            pool: None,
         }
     }
 

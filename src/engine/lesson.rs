@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::level::IsolationLevel;
 use super::outcome::Expectation;
 use super::quiz::Quiz;
+use crate::db::seam::PoolSettings;
 
 /// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
 #[derive(Debug, Clone)]
@@ -41,6 +42,40 @@ pub struct Lesson {
     pub demo: Option<String>,
     /// What this variant does ("broken: read, then write", "pessimistic: FOR UPDATE").
     pub variant: Option<String>,
+    /// A pool lesson (issue 15): its sessions are tasks that check connections out of a pool.
+    pub pool: Option<PoolPlan>,
+}
+
+/// A lesson whose sessions are *tasks* sharing a connection pool: a task holds no connection of
+/// its own; its steps check named connections out, run SQL on one, and give them back.
+#[derive(Debug, Clone)]
+pub struct PoolPlan {
+    pub settings: PoolSettings,
+    /// What each step does with the pool, indexed like the lesson's steps.
+    pub ops: Vec<PoolOp>,
+}
+
+/// A pool lesson's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolOp {
+    /// Check a connection out and call it `conn`; `wait` overrides the pool's wait timeout.
+    Acquire {
+        conn: String,
+        wait: Option<std::time::Duration>,
+    },
+    /// Run the step's SQL on the task's connection `conn`.
+    Run { conn: String },
+    /// Give `conn` back to the pool.
+    Release { conn: String },
+}
+
+impl PoolOp {
+    /// The connection the step is about.
+    pub fn conn(&self) -> &str {
+        match self {
+            PoolOp::Acquire { conn, .. } | PoolOp::Run { conn } | PoolOp::Release { conn } => conn,
+        }
+    }
 }
 
 /// One connection of a lesson.

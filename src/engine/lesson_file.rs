@@ -8,12 +8,13 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::lesson::{
-    Blocker, Lesson, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef, StepDef,
-    VerdictRule,
+    Blocker, Lesson, PoolOp, PoolPlan, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef,
+    StepDef, VerdictRule,
 };
 use super::level::IsolationLevel;
 use super::quiz::QuizSpec;
 use super::verdict::Expectation;
+use crate::db::seam::{PoolSettings, Recycling};
 use crate::error::{Result, TxlabError};
 
 #[derive(Debug, Deserialize)]
@@ -36,7 +37,7 @@ struct FileLesson {
     teardown: Option<String>,
     #[serde(default)]
     deadlock: Option<FileDeadlock>,
-    #[serde(rename = "session", default)]
+    #[serde(rename = "session", alias = "task", default)]
     sessions: Vec<FileSession>,
     #[serde(rename = "step", default)]
     steps: Vec<FileStep>,
@@ -45,6 +46,17 @@ struct FileLesson {
     expect: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     why: BTreeMap<Spanned<String>, String>,
+    pool: Option<Spanned<FilePool>>,
+}
+
+/// `[pool]`: the lesson's tasks share a connection pool (docs/pools.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePool {
+    size: usize,
+    wait_timeout_ms: u64,
+    #[serde(default)]
+    recycling: Option<String>,
 }
 
 fn default_topic() -> String {
@@ -116,8 +128,18 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 struct FileStep {
     name: Option<Spanned<String>>,
+    #[serde(alias = "task")]
     session: Spanned<String>,
+    #[serde(default)]
     sql: String,
+    /// Pool lessons: check a connection out under this name.
+    acquire: Option<String>,
+    /// Pool lessons: give this connection back.
+    release: Option<String>,
+    /// Pool lessons: the connection the step's SQL runs on.
+    on: Option<String>,
+    /// Pool lessons: this checkout's wait timeout, overriding the pool's.
+    timeout_ms: Option<u64>,
     say: Option<String>,
     #[serde(default)]
     capture: OneOrMany,
@@ -212,7 +234,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             }
             None => format!("{}{}", sessions[session].name, i + 1),
         };
-        if s.sql.trim().is_empty() {
+        if s.sql.trim().is_empty() && s.acquire.is_none() && s.release.is_none() {
             return Err(err(
                 Some(s.session.span()),
                 "this step has empty sql".into(),
@@ -229,6 +251,13 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             expect_rows: s.expect_rows,
         });
     }
+    let pool = match &raw.pool {
+        None => None,
+        Some(p) => Some(
+            pool_plan(p.get_ref(), &raw.steps, &sessions).map_err(|m| err(Some(p.span()), m))?,
+        ),
+    };
+
     let mut schedule = Schedule::default();
     for (i, s) in raw.steps.into_iter().enumerate() {
         steps[i].capture = s.capture.into_vec();
@@ -314,6 +343,61 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         origin: file.to_string(),
         demo: raw.demo,
         variant: raw.variant,
+        pool,
+    })
+}
+
+/// The pool and each step's pool operation; a step of a pool lesson names exactly one of
+/// `acquire`, `release` or `on` (with its SQL).
+fn pool_plan(
+    p: &FilePool,
+    steps: &[FileStep],
+    sessions: &[SessionDef],
+) -> std::result::Result<PoolPlan, String> {
+    if p.size == 0 || p.wait_timeout_ms == 0 {
+        return Err("[pool] needs size ≥ 1 and wait_timeout_ms ≥ 1".into());
+    }
+    let recycling = match p.recycling.as_deref().unwrap_or("fast") {
+        "fast" => Recycling::Fast,
+        "verified" => Recycling::Verified,
+        other => {
+            return Err(format!(
+                "pool.recycling is \"fast\" or \"verified\", not '{other}'"
+            ));
+        }
+    };
+    let mut ops = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let op = match (&s.acquire, &s.release, &s.on) {
+            (Some(conn), None, None) if s.sql.trim().is_empty() => PoolOp::Acquire {
+                conn: conn.clone(),
+                wait: s.timeout_ms.map(std::time::Duration::from_millis),
+            },
+            (None, Some(conn), None) if s.sql.trim().is_empty() => {
+                PoolOp::Release { conn: conn.clone() }
+            }
+            (None, None, Some(conn)) if !s.sql.trim().is_empty() => {
+                PoolOp::Run { conn: conn.clone() }
+            }
+            _ => {
+                return Err(format!(
+                    "step {} (task {}): a pool lesson's step has either `acquire = NAME`, \
+                     `release = NAME`, or `on = NAME` with `sql`",
+                    i + 1,
+                    s.session.get_ref()
+                ));
+            }
+        };
+        ops.push(op);
+    }
+    let _ = sessions;
+    Ok(PoolPlan {
+        settings: PoolSettings {
+            size: p.size,
+            wait_timeout: std::time::Duration::from_millis(p.wait_timeout_ms),
+            recycling,
+        },
+        ops,
     })
 }
 

@@ -91,6 +91,21 @@ async fn run_in_schema(
     }
 
     let steps: Vec<StepDef> = steps_at(lesson, level);
+    if lesson.pool.is_some() {
+        let out = super::pool::run_schedule(server, sandbox, control, schema, lesson, &steps, opts)
+            .await?;
+        let mut timeline = out.timeline;
+        timeline.events.splice(0..0, setup_events);
+        let run = Finished {
+            infos: SessionInfo::of(lesson, &[]),
+            steps,
+            timeline,
+            vars: out.vars,
+            schedule_time: out.schedule_time,
+            notes: Vec::new(),
+        };
+        return finish(control, lesson, level, run).await;
+    }
     let connections = try_join_all(
         lesson
             .sessions
@@ -173,8 +188,45 @@ async fn run_in_schema(
             sandbox.give_back(conn).await;
         }
     }
-    let (mut timeline, mut vars, schedule_time) = outcome?;
+    let (mut timeline, vars, schedule_time) = outcome?;
     timeline.events.splice(0..0, setup_events);
+    let run = Finished {
+        infos,
+        steps,
+        timeline,
+        vars,
+        schedule_time,
+        notes,
+    };
+    finish(control, lesson, level, run).await
+}
+
+/// What a schedule left for the verdict: the sessions as they ran, the steps as sent, the
+/// events (setup included), the captured variables, and the notes.
+struct Finished {
+    infos: Vec<SessionInfo>,
+    steps: Vec<StepDef>,
+    timeline: Timeline,
+    vars: std::collections::BTreeMap<String, Option<String>>,
+    schedule_time: Duration,
+    notes: Vec<String>,
+}
+
+/// Judges a finished schedule (the verdict check on the control connection) and builds the run.
+async fn finish(
+    control: &Connected,
+    lesson: &Lesson,
+    level: Option<IsolationLevel>,
+    run: Finished,
+) -> Result<LessonRun> {
+    let Finished {
+        infos,
+        steps,
+        timeline,
+        mut vars,
+        schedule_time,
+        notes,
+    } = run;
     for (i, def) in lesson.sessions.iter().enumerate() {
         vars.insert(
             format!("{}.committed", def.name),

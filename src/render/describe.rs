@@ -19,7 +19,20 @@ pub fn who(run: &LessonRun, pid: i32) -> String {
         .iter()
         .find(|s| s.pid == pid)
         .map(|s| s.label.clone())
+        .or_else(|| pooled_holder(run, pid))
         .unwrap_or_else(|| format!("pid {pid}"))
+}
+
+/// In a pool lesson a backend belongs to whichever task last took its connection from the pool.
+fn pooled_holder(run: &LessonRun, pid: i32) -> Option<String> {
+    run.timeline
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.pid == pid && matches!(e.kind, crate::model::EventKind::Acquired { .. }))
+        .and_then(|e| e.session)
+        .and_then(|s| run.sessions.get(s))
+        .map(|s| s.name.clone())
 }
 
 /// One-line summaries of a completion's results (without the error, which renderers show apart).

@@ -88,7 +88,10 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
         | EventKind::Setup { .. }
         | EventKind::Locks(_)
         | EventKind::Versions(_)
-        | EventKind::Retry { .. } => {}
+        | EventKind::Retry { .. }
+        | EventKind::Acquired { .. }
+        | EventKind::Released { .. }
+        | EventKind::PoolWaiting { .. } => {}
         EventKind::Waiting { .. } => {
             let _ = writeln!(out, "step {}: {} <waiting ...>", step.name, step.sql);
         }

@@ -195,6 +195,7 @@ fn lesson_from(
         origin: file.to_string(),
         demo: None,
         variant: None,
+        pool: None,
     };
     if spec.permutations.is_empty() {
         with_all_interleavings(&mut lesson, file)?;

@@ -28,6 +28,8 @@ mod lessons_smoke;
 mod locking;
 /// MariaDB's folder against a real throwaway MariaDB: connections, the blocked probe, anomalies.
 mod mariadb;
+/// Connection-pool lessons: the waits the server cannot see.
+mod pools;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
 /// PostgreSQL's own isolation specs, byte for byte.
