@@ -270,7 +270,10 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                         "‖ waiting".to_string()
                     }
                 } else {
-                    let names: Vec<String> = blockers.iter().map(|&p| who(run, p)).collect();
+                    let names: Vec<String> = blockers
+                        .iter()
+                        .map(|&p| super::describe::who_at(run, p, event.t))
+                        .collect();
                     if run.sessions.iter().all(|s| s.pid == 0) {
                         // A pool lesson's tasks have no connection of their own: say whose lock.
                         format!("‖ waiting for {}'s row lock", names.join(", "))

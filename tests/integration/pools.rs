@@ -11,7 +11,7 @@ use crate::util;
 use crate::util::normalise::{Layout, normalise};
 
 const ROUNDS: usize = 20;
-const DEMOS: &[&str] = &["pool-deadlock"];
+const DEMOS: &[&str] = &["pool-deadlock", "idle-in-transaction"];
 
 fn run(id: &str) -> LessonRun {
     let rt = util::runtime();
@@ -132,4 +132,25 @@ fn json_events_say_what_a_step_waited_for() {
         assert_eq!(e["held_by"], serde_json::json!(["t1", "t2"]));
         assert_eq!(e["server_waiters"], 0);
     }
+}
+
+#[test]
+fn an_idle_transaction_holds_others_up_on_a_lock_then_on_the_pool() {
+    let run = run("idle-in-transaction-broken");
+    let kinds: Vec<(Option<usize>, &str)> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Waiting { .. } => Some((e.session, "lock")),
+            EventKind::PoolWaiting { holders, .. } => {
+                assert_eq!(holders, &vec![0, 1]);
+                Some((e.session, "pool"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![(Some(1), "lock"), (Some(2), "pool")]);
+    let text = txlab::render::timeline::render(&run, &txlab::render::style::Style::plain(200));
+    assert!(text.contains("waiting for t1's row lock"), "{text}");
 }

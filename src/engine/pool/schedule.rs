@@ -97,6 +97,7 @@ impl<'r> PoolScheduler<'r> {
                 continue;
             }
             self.launch(scheduled.step).await?;
+            self.settle_waiters().await?;
         }
         self.wait_for_task(None).await
     }
@@ -178,6 +179,65 @@ impl<'r> PoolScheduler<'r> {
                     session: format!("task {}", task + 1),
                     seconds: self.settings.step_timeout.as_secs(),
                 });
+            }
+        }
+    }
+
+    /// After each launch, every waiting task in launch order: its answer is reported now if its
+    /// wait is over (the pool or the server says so), so a step that a launch released is always
+    /// reported at the same place in the timeline.
+    async fn settle_waiters(&mut self) -> Result<()> {
+        let started = Instant::now();
+        for t in self.order.clone() {
+            loop {
+                if let Some((at, reply)) = self.tasks[t].reply_within(self.settings.poll).await {
+                    self.report(t, at, reply);
+                    self.give_back_if_failed(t).await?;
+                    break;
+                }
+                if self.still_waiting(t).await? {
+                    break;
+                }
+                if started.elapsed() > self.settings.step_timeout {
+                    return Err(TxlabError::Schedule(format!(
+                        "task {} stopped waiting but did not answer",
+                        t + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a task seen waiting still waits: for a lock, as the server says; for a
+    /// connection, as the pool's waiter count says (a pool serves its waiters first come,
+    /// first served, so the earliest waiters are the ones that stopped waiting).
+    async fn still_waiting(&self, task: usize) -> Result<bool> {
+        let Some(active) = self.active[task].as_ref() else {
+            return Ok(false);
+        };
+        match active.wait {
+            None => Ok(true),
+            Some(Wait::Lock) => {
+                let PoolOp::Run { conn } = &self.ops[active.step] else {
+                    return Ok(true);
+                };
+                let probe = self.control.probe(self.all_pids()).await?;
+                probe.is_blocked(self.pid_of(task, conn)).await
+            }
+            Some(Wait::Connection) => {
+                let waiters: Vec<usize> = self
+                    .order
+                    .iter()
+                    .copied()
+                    .filter(|&t| {
+                        self.active[t]
+                            .as_ref()
+                            .is_some_and(|a| a.wait == Some(Wait::Connection))
+                    })
+                    .collect();
+                let rank = waiters.iter().position(|&t| t == task).unwrap_or(0);
+                Ok(self.pool.status().waiting >= waiters.len() - rank)
             }
         }
     }
