@@ -67,13 +67,19 @@ pub enum PoolOp {
     Run { conn: String },
     /// Give `conn` back to the pool.
     Release { conn: String },
+    /// Wait until the server has ended `conn`'s session (it no longer lists the backend), e.g.
+    /// after `idle_in_transaction_session_timeout`: a wait on the server's clock, observed.
+    AwaitSessionEnd { conn: String },
 }
 
 impl PoolOp {
     /// The connection the step is about.
     pub fn conn(&self) -> &str {
         match self {
-            PoolOp::Acquire { conn, .. } | PoolOp::Run { conn } | PoolOp::Release { conn } => conn,
+            PoolOp::Acquire { conn, .. }
+            | PoolOp::Run { conn }
+            | PoolOp::Release { conn }
+            | PoolOp::AwaitSessionEnd { conn } => conn,
         }
     }
 }

@@ -140,6 +140,8 @@ struct FileStep {
     on: Option<String>,
     /// Pool lessons: this checkout's wait timeout, overriding the pool's.
     timeout_ms: Option<u64>,
+    /// Pool lessons: wait until the server has ended this connection's session.
+    await_session_end: Option<String>,
     say: Option<String>,
     #[serde(default)]
     capture: OneOrMany,
@@ -234,7 +236,11 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             }
             None => format!("{}{}", sessions[session].name, i + 1),
         };
-        if s.sql.trim().is_empty() && s.acquire.is_none() && s.release.is_none() {
+        if s.sql.trim().is_empty()
+            && s.acquire.is_none()
+            && s.release.is_none()
+            && s.await_session_end.is_none()
+        {
             return Err(err(
                 Some(s.session.span()),
                 "this step has empty sql".into(),
@@ -368,6 +374,10 @@ fn pool_plan(
     };
     let mut ops = Vec::new();
     for (i, s) in steps.iter().enumerate() {
+        if let Some(conn) = &s.await_session_end {
+            ops.push(PoolOp::AwaitSessionEnd { conn: conn.clone() });
+            continue;
+        }
         let op = match (&s.acquire, &s.release, &s.on) {
             (Some(conn), None, None) if s.sql.trim().is_empty() => PoolOp::Acquire {
                 conn: conn.clone(),

@@ -98,6 +98,9 @@ pub enum EventKind {
         holders: Vec<usize>,
         server_waiters: usize,
     },
+    /// The server ended the session of the task's connection `conn` (it no longer lists the
+    /// backend), e.g. after `idle_in_transaction_session_timeout`.
+    SessionEnded { conn: String },
 }
 
 /// One row of the timeline.
@@ -211,6 +214,7 @@ impl Timeline {
                     EventKind::Canceled { .. } => "canceled".to_string(),
                     EventKind::Acquired { conn, .. } => format!("acquired {conn}"),
                     EventKind::Released { conn } => format!("released {conn}"),
+                    EventKind::SessionEnded { conn } => format!("session-ended {conn}"),
                     EventKind::PoolWaiting {
                         in_use,
                         holders,

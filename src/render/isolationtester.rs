@@ -91,7 +91,8 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
         | EventKind::Retry { .. }
         | EventKind::Acquired { .. }
         | EventKind::Released { .. }
-        | EventKind::PoolWaiting { .. } => {}
+        | EventKind::PoolWaiting { .. }
+        | EventKind::SessionEnded { .. } => {}
         EventKind::Waiting { .. } => {
             let _ = writeln!(out, "step {}: {} <waiting ...>", step.name, step.sql);
         }

@@ -190,6 +190,11 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["waited_ms"] = json!(waited.map(|w| (millis(w) * 1000.0).round() / 1000.0));
                 out.push(v);
             }
+            EventKind::SessionEnded { conn } => {
+                let mut v = base("session-ended");
+                v["conn"] = json!(conn);
+                out.push(v);
+            }
             EventKind::Released { conn } => {
                 let mut v = base("released");
                 v["conn"] = json!(conn);

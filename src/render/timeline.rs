@@ -359,6 +359,10 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 let text = format!("⇢ took a connection from the pool as '{conn}'");
                 cell.push_hanging(&text, Meaning::Ok, width, 2);
             }
+            EventKind::SessionEnded { conn } => {
+                let text = format!("✗ the server ended the session of '{conn}'");
+                cell.push_hanging(&text, Meaning::Aborted, width, 2);
+            }
             EventKind::Released { conn } => {
                 let text = format!("⇠ gave '{conn}' back to the pool");
                 cell.push_hanging(&text, Meaning::Dim, width, 2);

@@ -154,3 +154,32 @@ fn an_idle_transaction_holds_others_up_on_a_lock_then_on_the_pool() {
     let text = txlab::render::timeline::render(&run, &txlab::render::style::Style::plain(200));
     assert!(text.contains("waiting for t1's row lock"), "{text}");
 }
+
+#[test]
+fn the_server_ends_the_idle_transaction_and_the_application_learns_it_next() {
+    let run = run("idle-in-transaction-server-timeout");
+    let kinds: Vec<String> = run
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.session == Some(0))
+        .filter_map(|e| match &e.kind {
+            EventKind::SessionEnded { conn } => Some(format!("ended {conn}")),
+            EventKind::Completed(c) => c.error.as_ref().map(|x| format!("error {}", x.sqlstate)),
+            _ => None,
+        })
+        .collect();
+    // The session ends on the server first; the COMMIT sent afterwards finds it gone.
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0], "ended c");
+    assert!(
+        kinds[1] == "error 08006" || kinds[1] == "error 25P03",
+        "{kinds:?}"
+    );
+    let verdict = run.verdict.unwrap();
+    assert!(
+        verdict.detail.contains("tickets left 9"),
+        "{}",
+        verdict.detail
+    );
+}

@@ -130,3 +130,19 @@ impl PooledConnection {
         self.object.is_closed()
     }
 }
+
+impl super::connect::Connected {
+    /// Whether the server still lists backend `pid` (pg_stat_activity): how a lesson observes
+    /// that the server ended a session (idle_in_transaction_session_timeout), never by a timer.
+    pub async fn backend_alive(&self, pid: BackendId) -> Result<bool> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .await
+            .map_err(|e| TxlabError::Database(format!("pg_stat_activity: {e}")))?;
+        Ok(row.get(0))
+    }
+}

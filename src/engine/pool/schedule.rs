@@ -134,6 +134,9 @@ impl<'r> PoolScheduler<'r> {
     async fn launch(&mut self, step: usize) -> Result<()> {
         let task = self.steps[step].session;
         let launched = Instant::now();
+        if let PoolOp::AwaitSessionEnd { conn } = &self.ops[step] {
+            return self.await_session_end(task, step, conn.clone()).await;
+        }
         let order = match &self.ops[step] {
             PoolOp::Acquire { conn, wait } => Order::Acquire {
                 conn: conn.clone(),
@@ -155,6 +158,7 @@ impl<'r> PoolScheduler<'r> {
                 }
             }
             PoolOp::Release { conn } => Order::Release { conn: conn.clone() },
+            PoolOp::AwaitSessionEnd { .. } => unreachable!("handled above"),
         };
         if !self.tasks[task].send(order) {
             return Err(TxlabError::Schedule(format!("task {} ended", task + 1)));
@@ -181,6 +185,30 @@ impl<'r> PoolScheduler<'r> {
                 });
             }
         }
+    }
+
+    /// Asks the server until it no longer lists the connection's backend; records the end.
+    async fn await_session_end(&mut self, task: usize, step: usize, conn: String) -> Result<()> {
+        let pid = self.pid_of(task, &conn);
+        let started = Instant::now();
+        while self.control.backend_alive(pid).await? {
+            if started.elapsed() > self.settings.step_timeout {
+                return Err(TxlabError::StepTimeout {
+                    step: self.steps[step].name.clone(),
+                    session: format!("task {}", task + 1),
+                    seconds: self.settings.step_timeout.as_secs(),
+                });
+            }
+            tokio::task::yield_now().await;
+        }
+        self.events.record(
+            Instant::now(),
+            Some(task),
+            pid,
+            Some(step),
+            EventKind::SessionEnded { conn },
+        );
+        Ok(())
     }
 
     /// After each launch, every waiting task in launch order: its answer is reported now if its
@@ -336,7 +364,7 @@ impl<'r> PoolScheduler<'r> {
                 );
                 Ok(true)
             }
-            PoolOp::Release { .. } => Ok(false),
+            PoolOp::Release { .. } | PoolOp::AwaitSessionEnd { .. } => Ok(false),
         }
     }
 

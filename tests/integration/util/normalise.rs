@@ -93,7 +93,9 @@ pub fn normalise(mut run: LessonRun, layout: Layout) -> LessonRun {
                     *waited = Some(Duration::from_millis(5));
                 }
             }
-            EventKind::Released { .. } | EventKind::PoolWaiting { .. } => {}
+            EventKind::Released { .. }
+            | EventKind::PoolWaiting { .. }
+            | EventKind::SessionEnded { .. } => {}
             // Backoff has random jitter.
             EventKind::Retry { backoff, .. } => *backoff = Duration::from_millis(1),
             // Only recorded with --locks: every waiter and holder is a session of this run.
