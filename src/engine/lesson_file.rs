@@ -489,4 +489,64 @@ sql = "SELECT 1"
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
         assert!(e.contains("x.toml:"), "{e}");
     }
+
+    const POOLED: &str = r#"
+title = "Pool"
+summary = "two tasks"
+
+[pool]
+size = 2
+wait_timeout_ms = 100
+recycling = "verified"
+
+[[task]]
+name = "t1"
+
+[[step]]
+task = "t1"
+acquire = "first"
+timeout_ms = 50
+
+[[step]]
+task = "t1"
+on = "first"
+sql = "SELECT 1"
+
+[[step]]
+task = "t1"
+release = "first"
+"#;
+
+    #[test]
+    fn parses_a_pool_lesson_with_its_step_operations() {
+        let lesson = parse_lesson(POOLED, "p.toml", "p").unwrap();
+        let pool = lesson.pool.expect("a [pool]");
+        assert_eq!(pool.settings.size, 2);
+        assert_eq!(pool.settings.recycling, Recycling::Verified);
+        assert_eq!(
+            pool.ops,
+            vec![
+                PoolOp::Acquire {
+                    conn: "first".into(),
+                    wait: Some(std::time::Duration::from_millis(50))
+                },
+                PoolOp::Run {
+                    conn: "first".into()
+                },
+                PoolOp::Release {
+                    conn: "first".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pool_step_doing_two_things_names_the_pool_line() {
+        let text = POOLED.replace(
+            "acquire = \"first\"",
+            "acquire = \"first\"\nsql = \"SELECT 2\"",
+        );
+        let e = parse_lesson(&text, "p.toml", "p").unwrap_err().to_string();
+        assert!(e.starts_with("p.toml:5: step 1 (task t1)"), "{e}");
+    }
 }
