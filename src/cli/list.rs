@@ -19,6 +19,10 @@ const TOPICS: &[(&str, &str)] = &[
         "locking",
         "Locking strategies (each demo runs its broken variant, then the fixes)",
     ),
+    (
+        "pools",
+        "Connection pools: waits the server cannot see (broken, then the fixes)",
+    ),
 ];
 
 /// One line of the listing: the name to type, its id column, and what it shows.

@@ -247,6 +247,17 @@ impl Connected {
         }
     }
 
+    /// Whether the server still lists backend `pid` (a pool lesson waits, observed, for the
+    /// server to end a session). PostgreSQL only.
+    pub async fn backend_alive(&self, pid: BackendId) -> Result<bool> {
+        match &self.inner {
+            Inner::Postgres(c) => c.backend_alive(pid).await,
+            Inner::Mariadb { .. } => Err(TxlabError::PostgresOnly(
+                "waiting for a session to end".into(),
+            )),
+        }
+    }
+
     /// Which engine this connection talks to.
     pub fn engine(&self) -> Engine {
         match &self.inner {

@@ -15,6 +15,8 @@ pub mod sqlstate;
 
 pub use engines::{Connected, Link, Sandbox, Server};
 pub use postgres::admin::CreatedDatabase;
-pub use postgres::{ServerNotice, ServerNotification, SessionOptions};
+pub use postgres::{
+    ConnectionPool, PooledConnection, ServerNotice, ServerNotification, SessionOptions,
+};
 pub use postgres::{binaries, cluster, connect, sandbox, tls};
 pub use sqlstate::SqlState;

@@ -27,3 +27,32 @@ pub trait CancelStatement: Send + Sync {
     /// Sends the cancel request; failures are ignored (the statement may have just ended).
     fn cancel(&self) -> BoxFuture<'_, ()>;
 }
+
+/// How a connection pool checks a connection it hands out again (issue 15's stale connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Recycling {
+    /// Trust the connection unless the driver already knows it is closed: no round trip.
+    #[default]
+    Fast,
+    /// Ask the server first (one round trip per checkout), like a pre-ping.
+    Verified,
+}
+
+/// A connection pool as a lesson declares it: how many connections, how long a checkout waits,
+/// how a returned connection is checked before it is handed out again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub size: usize,
+    pub wait_timeout: std::time::Duration,
+    pub recycling: Recycling,
+}
+
+/// What a pool says about itself right now, read without waiting: the client-side evidence that
+/// a task waits for a connection (the server cannot see such a wait).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    pub size: usize,
+    pub in_use: usize,
+    /// Checkouts that are waiting for a connection to come back.
+    pub waiting: usize,
+}

@@ -230,6 +230,7 @@ mod tests {
             demo: None,
             variant: None,
             mariadb: None,
+            pool: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::level::IsolationLevel;
 use super::outcome::Expectation;
 use super::quiz::Quiz;
+use crate::db::seam::PoolSettings;
 
 /// A scenario: setup, sessions, steps, the orders to run them in, and how to judge the result.
 #[derive(Debug, Clone)]
@@ -44,6 +45,46 @@ pub struct Lesson {
     pub variant: Option<String>,
     /// The MariaDB part (`[mariadb]`): see [`super::lesson_engine`].
     pub mariadb: Option<Box<super::lesson_engine::EngineVariant>>,
+    /// A pool lesson (issue 15): its sessions are tasks that check connections out of a pool.
+    pub pool: Option<PoolPlan>,
+}
+
+/// A lesson whose sessions are *tasks* sharing a connection pool: a task holds no connection of
+/// its own; its steps check named connections out, run SQL on one, and give them back.
+#[derive(Debug, Clone)]
+pub struct PoolPlan {
+    pub settings: PoolSettings,
+    /// What each step does with the pool, indexed like the lesson's steps.
+    pub ops: Vec<PoolOp>,
+}
+
+/// A pool lesson's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolOp {
+    /// Check a connection out and call it `conn`; `wait` overrides the pool's wait timeout.
+    Acquire {
+        conn: String,
+        wait: Option<std::time::Duration>,
+    },
+    /// Run the step's SQL on the task's connection `conn`.
+    Run { conn: String },
+    /// Give `conn` back to the pool.
+    Release { conn: String },
+    /// Wait until the server has ended `conn`'s session (it no longer lists the backend), e.g.
+    /// after `idle_in_transaction_session_timeout`: a wait on the server's clock, observed.
+    AwaitSessionEnd { conn: String },
+}
+
+impl PoolOp {
+    /// The connection the step is about.
+    pub fn conn(&self) -> &str {
+        match self {
+            PoolOp::Acquire { conn, .. }
+            | PoolOp::Run { conn }
+            | PoolOp::Release { conn }
+            | PoolOp::AwaitSessionEnd { conn } => conn,
+        }
+    }
 }
 
 /// One connection of a lesson.

@@ -8,13 +8,14 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::lesson::{
-    Blocker, Lesson, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef, StepDef,
-    VerdictRule,
+    Blocker, Lesson, PoolOp, PoolPlan, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef,
+    StepDef, VerdictRule,
 };
 use super::lesson_engine::EngineVariant;
 use super::level::IsolationLevel;
 use super::quiz::QuizSpec;
 use super::verdict::Expectation;
+use crate::db::seam::{PoolSettings, Recycling};
 use crate::error::{Result, TxlabError};
 
 #[derive(Debug, Deserialize)]
@@ -37,7 +38,7 @@ struct FileLesson {
     teardown: Option<String>,
     #[serde(default)]
     deadlock: Option<FileDeadlock>,
-    #[serde(rename = "session", default)]
+    #[serde(rename = "session", alias = "task", default)]
     sessions: Vec<FileSession>,
     #[serde(rename = "step", default)]
     steps: Vec<FileStep>,
@@ -47,6 +48,7 @@ struct FileLesson {
     #[serde(default)]
     why: BTreeMap<Spanned<String>, String>,
     mariadb: Option<FileEngine>,
+    pool: Option<Spanned<FilePool>>,
 }
 
 /// `[mariadb]`: the lesson's MariaDB part (docs/lessons.md, "Per-engine parts").
@@ -65,6 +67,16 @@ struct FileEngine {
     why: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
     skip: BTreeMap<Spanned<String>, String>,
+}
+
+/// `[pool]`: the lesson's tasks share a connection pool (docs/pools.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePool {
+    size: usize,
+    wait_timeout_ms: u64,
+    #[serde(default)]
+    recycling: Option<String>,
 }
 
 fn default_topic() -> String {
@@ -136,8 +148,20 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 struct FileStep {
     name: Option<Spanned<String>>,
+    #[serde(alias = "task")]
     session: Spanned<String>,
+    #[serde(default)]
     sql: String,
+    /// Pool lessons: check a connection out under this name.
+    acquire: Option<String>,
+    /// Pool lessons: give this connection back.
+    release: Option<String>,
+    /// Pool lessons: the connection the step's SQL runs on.
+    on: Option<String>,
+    /// Pool lessons: this checkout's wait timeout, overriding the pool's.
+    timeout_ms: Option<u64>,
+    /// Pool lessons: wait until the server has ended this connection's session.
+    await_session_end: Option<String>,
     say: Option<String>,
     #[serde(default)]
     capture: OneOrMany,
@@ -235,7 +259,11 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             }
             None => format!("{}{}", sessions[session].name, i + 1),
         };
-        if s.sql.trim().is_empty() {
+        if s.sql.trim().is_empty()
+            && s.acquire.is_none()
+            && s.release.is_none()
+            && s.await_session_end.is_none()
+        {
             return Err(err(
                 Some(s.session.span()),
                 "this step has empty sql".into(),
@@ -252,6 +280,13 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             expect_rows: s.expect_rows,
         });
     }
+    let pool = match &raw.pool {
+        None => None,
+        Some(p) => Some(
+            pool_plan(p.get_ref(), &raw.steps, &sessions).map_err(|m| err(Some(p.span()), m))?,
+        ),
+    };
+
     let mut schedule = Schedule::default();
     for (i, s) in raw.steps.into_iter().enumerate() {
         steps[i].capture = s.capture.into_vec();
@@ -376,6 +411,65 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         demo: raw.demo,
         variant: raw.variant,
         mariadb,
+        pool,
+    })
+}
+
+/// The pool and each step's pool operation; a step of a pool lesson names exactly one of
+/// `acquire`, `release` or `on` (with its SQL).
+fn pool_plan(
+    p: &FilePool,
+    steps: &[FileStep],
+    sessions: &[SessionDef],
+) -> std::result::Result<PoolPlan, String> {
+    if p.size == 0 || p.wait_timeout_ms == 0 {
+        return Err("[pool] needs size ≥ 1 and wait_timeout_ms ≥ 1".into());
+    }
+    let recycling = match p.recycling.as_deref().unwrap_or("fast") {
+        "fast" => Recycling::Fast,
+        "verified" => Recycling::Verified,
+        other => {
+            return Err(format!(
+                "pool.recycling is \"fast\" or \"verified\", not '{other}'"
+            ));
+        }
+    };
+    let mut ops = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(conn) = &s.await_session_end {
+            ops.push(PoolOp::AwaitSessionEnd { conn: conn.clone() });
+            continue;
+        }
+        let op = match (&s.acquire, &s.release, &s.on) {
+            (Some(conn), None, None) if s.sql.trim().is_empty() => PoolOp::Acquire {
+                conn: conn.clone(),
+                wait: s.timeout_ms.map(std::time::Duration::from_millis),
+            },
+            (None, Some(conn), None) if s.sql.trim().is_empty() => {
+                PoolOp::Release { conn: conn.clone() }
+            }
+            (None, None, Some(conn)) if !s.sql.trim().is_empty() => {
+                PoolOp::Run { conn: conn.clone() }
+            }
+            _ => {
+                return Err(format!(
+                    "step {} (task {}): a pool lesson's step has either `acquire = NAME`, \
+                     `release = NAME`, or `on = NAME` with `sql`",
+                    i + 1,
+                    s.session.get_ref()
+                ));
+            }
+        };
+        ops.push(op);
+    }
+    let _ = sessions;
+    Ok(PoolPlan {
+        settings: PoolSettings {
+            size: p.size,
+            wait_timeout: std::time::Duration::from_millis(p.wait_timeout_ms),
+            recycling,
+        },
+        ops,
     })
 }
 
@@ -456,5 +550,65 @@ sql = "SELECT 1"
         let text = MINIMAL.replace("sql = ", "sqll = ");
         let e = parse_lesson(&text, "x.toml", "x").unwrap_err().to_string();
         assert!(e.contains("x.toml:"), "{e}");
+    }
+
+    const POOLED: &str = r#"
+title = "Pool"
+summary = "two tasks"
+
+[pool]
+size = 2
+wait_timeout_ms = 100
+recycling = "verified"
+
+[[task]]
+name = "t1"
+
+[[step]]
+task = "t1"
+acquire = "first"
+timeout_ms = 50
+
+[[step]]
+task = "t1"
+on = "first"
+sql = "SELECT 1"
+
+[[step]]
+task = "t1"
+release = "first"
+"#;
+
+    #[test]
+    fn parses_a_pool_lesson_with_its_step_operations() {
+        let lesson = parse_lesson(POOLED, "p.toml", "p").unwrap();
+        let pool = lesson.pool.expect("a [pool]");
+        assert_eq!(pool.settings.size, 2);
+        assert_eq!(pool.settings.recycling, Recycling::Verified);
+        assert_eq!(
+            pool.ops,
+            vec![
+                PoolOp::Acquire {
+                    conn: "first".into(),
+                    wait: Some(std::time::Duration::from_millis(50))
+                },
+                PoolOp::Run {
+                    conn: "first".into()
+                },
+                PoolOp::Release {
+                    conn: "first".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pool_step_doing_two_things_names_the_pool_line() {
+        let text = POOLED.replace(
+            "acquire = \"first\"",
+            "acquire = \"first\"\nsql = \"SELECT 2\"",
+        );
+        let e = parse_lesson(&text, "p.toml", "p").unwrap_err().to_string();
+        assert!(e.starts_with("p.toml:5: step 1 (task t1)"), "{e}");
     }
 }

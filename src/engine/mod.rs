@@ -12,6 +12,7 @@ pub mod lesson_file;
 pub mod level;
 pub mod notes;
 pub mod outcome;
+pub mod pool;
 pub mod quiz;
 pub mod run;
 pub mod runner;

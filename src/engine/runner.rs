@@ -140,6 +140,21 @@ async fn run_in_schema(
         Engine::Postgres => steps_at(lesson, level),
         Engine::Mariadb => steps_at(lesson, None),
     };
+    if lesson.pool.is_some() {
+        let out = super::pool::run_schedule(server, sandbox, control, schema, lesson, &steps, opts)
+            .await?;
+        let mut timeline = out.timeline;
+        timeline.events.splice(0..0, setup_events);
+        let run = Finished {
+            infos: SessionInfo::of(lesson, &[]),
+            steps,
+            timeline,
+            vars: out.vars,
+            schedule_time: out.schedule_time,
+            notes: Vec::new(),
+        };
+        return finish(control, lesson, level, run).await;
+    }
     let connections = try_join_all(
         lesson
             .sessions
@@ -240,7 +255,7 @@ async fn run_in_schema(
             sandbox.give_back(conn).await;
         }
     }
-    let (mut timeline, mut vars, schedule_time) = outcome?;
+    let (mut timeline, vars, schedule_time) = outcome?;
     // A lesson's `report_after` orders its deadlock's completions for the victim it planned; when
     // the server chose the other one (no SET on deadlock_timeout), that order contradicts the
     // clocks, so the events are shown in time order instead (stable: one moment keeps its order).
@@ -251,6 +266,43 @@ async fn run_in_schema(
         timeline.events.sort_by_key(|e| e.t);
     }
     timeline.events.splice(0..0, setup_events);
+    let run = Finished {
+        infos,
+        steps,
+        timeline,
+        vars,
+        schedule_time,
+        notes,
+    };
+    finish(control, lesson, level, run).await
+}
+
+/// What a schedule left for the verdict: the sessions as they ran, the steps as sent, the
+/// events (setup included), the captured variables, and the notes.
+struct Finished {
+    infos: Vec<SessionInfo>,
+    steps: Vec<StepDef>,
+    timeline: Timeline,
+    vars: std::collections::BTreeMap<String, Option<String>>,
+    schedule_time: Duration,
+    notes: Vec<String>,
+}
+
+/// Judges a finished schedule (the verdict check on the control connection) and builds the run.
+async fn finish(
+    control: &Connected,
+    lesson: &Lesson,
+    level: Option<IsolationLevel>,
+    run: Finished,
+) -> Result<LessonRun> {
+    let Finished {
+        infos,
+        steps,
+        timeline,
+        mut vars,
+        schedule_time,
+        notes,
+    } = run;
     for (i, def) in lesson.sessions.iter().enumerate() {
         vars.insert(
             format!("{}.committed", def.name),
@@ -280,6 +332,7 @@ async fn run_in_schema(
     let why_from_run = lesson.deadlock_victim.and_then(|planned| {
         super::deadlock_why::why_from_run(&timeline, &infos, planned, |i| committed(&timeline, i))
     });
+    let engine = control.engine();
     let server_version = match engine {
         Engine::Postgres => None,
         Engine::Mariadb => control.server_version().await,

@@ -72,7 +72,7 @@ fn prevention(timeline: &Timeline) -> How {
     match abort {
         Some(e) => How::Aborted(e.sqlstate.clone()),
         None if timeline.conflicts() > 0 => How::Conflict,
-        None if timeline.any_waiting() => How::Blocked,
+        None if timeline.any_waiting() || timeline.pool_waits() > 0 => How::Blocked,
         None => How::Snapshot,
     }
 }

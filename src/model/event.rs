@@ -79,6 +79,28 @@ pub enum EventKind {
         backoff: Duration,
         reason: String,
     },
+    /// A pool lesson's task checked connection `conn` ("first", "second"…) out of the pool; the
+    /// event's `pid` is the connection's backend.
+    Acquired {
+        conn: String,
+        /// How long the checkout waited, when it was seen waiting for the pool first.
+        waited: Option<Duration>,
+    },
+    /// The task gave connection `conn` back to the pool.
+    Released { conn: String },
+    /// The task waits for a connection: seen from the pool itself (its checkout is pending and
+    /// the pool counts a waiter), never from a timer. `holders` are the tasks holding the pool's
+    /// `in_use` connections; `server_waiters` is how many of the pool's backends the server's
+    /// lock probe saw waiting at that moment (0 in a pool deadlock: the server sees nothing).
+    PoolWaiting {
+        size: usize,
+        in_use: usize,
+        holders: Vec<usize>,
+        server_waiters: usize,
+    },
+    /// The server ended the session of the task's connection `conn` (it no longer lists the
+    /// backend), e.g. after `idle_in_transaction_session_timeout`.
+    SessionEnded { conn: String },
 }
 
 /// One row of the timeline.
@@ -129,9 +151,29 @@ impl Timeline {
             .count()
     }
 
-    /// Total time steps spent waiting for locks.
+    /// Total time steps spent waiting for locks (and, in pool lessons, for connections).
     pub fn total_wait(&self) -> Duration {
-        self.completions().filter_map(|(_, c)| c.waited).sum()
+        let checkouts: Duration = self
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Acquired { waited, .. } => *waited,
+                _ => None,
+            })
+            .sum();
+        checkouts
+            + self
+                .completions()
+                .filter_map(|(_, c)| c.waited)
+                .sum::<Duration>()
+    }
+
+    /// How many times a task was seen waiting for a pool connection.
+    pub fn pool_waits(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::PoolWaiting { .. }))
+            .count()
     }
 
     /// Whether any step was reported waiting for a lock.
@@ -170,6 +212,15 @@ impl Timeline {
                         channel, payload, ..
                     } => format!("notify {channel} {payload}"),
                     EventKind::Canceled { .. } => "canceled".to_string(),
+                    EventKind::Acquired { conn, .. } => format!("acquired {conn}"),
+                    EventKind::Released { conn } => format!("released {conn}"),
+                    EventKind::SessionEnded { conn } => format!("session-ended {conn}"),
+                    EventKind::PoolWaiting {
+                        in_use,
+                        holders,
+                        server_waiters,
+                        ..
+                    } => format!("pool-waiting {in_use} {holders:?} server {server_waiters}"),
                 };
                 format!("{who}/{step}: {what}")
             })

@@ -30,7 +30,12 @@ impl Cost {
             waits: t
                 .events
                 .iter()
-                .filter(|e| matches!(e.kind, EventKind::Waiting { .. }))
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::Waiting { .. } | EventKind::PoolWaiting { .. }
+                    )
+                })
                 .count(),
             waited: t.total_wait(),
             retries: t.retries(),

@@ -22,6 +22,24 @@ pub fn who(run: &LessonRun, pid: i32) -> String {
         .unwrap_or_else(|| format!("pid {pid}"))
 }
 
+/// [`who`] for a moment of the run: in a pool lesson a backend belongs to whichever task last
+/// took its connection from the pool by then.
+pub fn who_at(run: &LessonRun, pid: i32, at: std::time::Duration) -> String {
+    pooled_holder(run, pid, at).unwrap_or_else(|| who(run, pid))
+}
+
+fn pooled_holder(run: &LessonRun, pid: i32, at: std::time::Duration) -> Option<String> {
+    run.timeline
+        .events
+        .iter()
+        .rev()
+        .filter(|e| e.t <= at)
+        .find(|e| e.pid == pid && matches!(e.kind, crate::model::EventKind::Acquired { .. }))
+        .and_then(|e| e.session)
+        .and_then(|s| run.sessions.get(s))
+        .map(|s| s.name.clone())
+}
+
 /// One-line summaries of a completion's results (without the error, which renderers show apart).
 pub fn results(completion: &Completion, sql: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -88,7 +88,11 @@ fn step_event(out: &mut String, lesson: &Lesson, pids: &[i32], event: &Event) {
         | EventKind::Setup { .. }
         | EventKind::Locks(_)
         | EventKind::Versions(_)
-        | EventKind::Retry { .. } => {}
+        | EventKind::Retry { .. }
+        | EventKind::Acquired { .. }
+        | EventKind::Released { .. }
+        | EventKind::PoolWaiting { .. }
+        | EventKind::SessionEnded { .. } => {}
         EventKind::Waiting { .. } => {
             let _ = writeln!(out, "step {}: {} <waiting ...>", step.name, step.sql);
         }

@@ -163,8 +163,43 @@ fn events(run: &LessonRun) -> Vec<Value> {
             }
             EventKind::Waiting { blockers, forced } => {
                 let mut v = base("blocked");
+                v["wait"] = json!("lock");
                 v["blocked_by"] = json!(blockers);
                 v["forced"] = json!(forced);
+                out.push(v);
+            }
+            EventKind::PoolWaiting {
+                size,
+                in_use,
+                holders,
+                server_waiters,
+            } => {
+                let mut v = base("blocked");
+                v["wait"] = json!("pool");
+                v["pool_size"] = json!(size);
+                v["pool_in_use"] = json!(in_use);
+                let held_by: Vec<&str> = holders
+                    .iter()
+                    .filter_map(|&h| run.sessions.get(h).map(|s| s.name.as_str()))
+                    .collect();
+                v["held_by"] = json!(held_by);
+                v["server_waiters"] = json!(server_waiters);
+                out.push(v);
+            }
+            EventKind::Acquired { conn, waited } => {
+                let mut v = base("acquired");
+                v["conn"] = json!(conn);
+                v["waited_ms"] = json!(waited.map(|w| (millis(w) * 1000.0).round() / 1000.0));
+                out.push(v);
+            }
+            EventKind::SessionEnded { conn } => {
+                let mut v = base("session-ended");
+                v["conn"] = json!(conn);
+                out.push(v);
+            }
+            EventKind::Released { conn } => {
+                let mut v = base("released");
+                v["conn"] = json!(conn);
                 out.push(v);
             }
             EventKind::Retry {

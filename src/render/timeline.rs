@@ -107,7 +107,11 @@ pub fn header(run: &LessonRun, style: &Style) -> String {
     // Header: session labels and pids.
     let _ = write!(out, "{:>w$} ", "t ms", w = TIME_WIDTH);
     for (i, s) in run.sessions.iter().enumerate() {
-        let head = format!("{} (pid {})", s.label, s.pid);
+        // A pool lesson's task has no backend of its own: its name is what waits refer to.
+        let head = match s.pid {
+            0 => format!("{} ({})", s.label, s.name),
+            pid => format!("{} (pid {pid})", s.label),
+        };
         let head: String = head.chars().take(lane_width).collect();
         let pad = lane_width.saturating_sub(width_of(&head));
         let _ = write!(out, "│ {}{} ", lane(&head, i), " ".repeat(pad));
@@ -275,8 +279,16 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                         "‖ waiting".to_string()
                     }
                 } else {
-                    let names: Vec<String> = blockers.iter().map(|&p| who(run, p)).collect();
-                    format!("‖ waiting for {}", names.join(", "))
+                    let names: Vec<String> = blockers
+                        .iter()
+                        .map(|&p| super::describe::who_at(run, p, event.t))
+                        .collect();
+                    if run.sessions.iter().all(|s| s.pid == 0) {
+                        // A pool lesson's tasks have no connection of their own: say whose lock.
+                        format!("‖ waiting for {}'s row lock", names.join(", "))
+                    } else {
+                        format!("‖ waiting for {}", names.join(", "))
+                    }
                 };
                 cell.push_hanging(&text, Meaning::Waiting, width, 2);
             }
@@ -347,6 +359,41 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                     who(run, *sender_pid)
                 );
                 cell.push_hanging(&text, Meaning::Dim, width, 2);
+            }
+            EventKind::Acquired { conn, waited } => {
+                if let Some(waited) = waited {
+                    let text = format!("↳ got a connection after {} ms:", ms(*waited));
+                    cell.push(&text, Meaning::Unblocked, width);
+                }
+                let text = format!("⇢ took a connection from the pool as '{conn}'");
+                cell.push_hanging(&text, Meaning::Ok, width, 2);
+            }
+            EventKind::SessionEnded { conn } => {
+                let text = format!("✗ the server ended the session of '{conn}'");
+                cell.push_hanging(&text, Meaning::Aborted, width, 2);
+            }
+            EventKind::Released { conn } => {
+                let text = format!("⇠ gave '{conn}' back to the pool");
+                cell.push_hanging(&text, Meaning::Dim, width, 2);
+            }
+            EventKind::PoolWaiting {
+                size,
+                in_use,
+                holders,
+                server_waiters,
+            } => {
+                let names: Vec<&str> = holders
+                    .iter()
+                    .filter_map(|&h| run.sessions.get(h).map(|s| s.name.as_str()))
+                    .collect();
+                let mut text = format!(
+                    "‖ waiting for a connection (pool {in_use}/{size} in use by {})",
+                    names.join(", ")
+                );
+                if *server_waiters == 0 {
+                    text.push_str("; the server sees no lock wait");
+                }
+                cell.push_hanging(&text, Meaning::Waiting, width, 2);
             }
             EventKind::Canceled { after } => {
                 let text = format!(

@@ -196,6 +196,7 @@ fn lesson_from(
         demo: None,
         variant: None,
         mariadb: None,
+        pool: None,
     };
     if spec.permutations.is_empty() {
         with_all_interleavings(&mut lesson, file)?;

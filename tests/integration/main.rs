@@ -32,6 +32,8 @@ mod mariadb;
 mod mariadb_lessons;
 /// Issue 10: a student's plain role runs every demo; deadlocks explained from the run.
 mod plain_role;
+/// Connection-pool lessons: the waits the server cannot see.
+mod pools;
 /// Snapshots of timelines and the matrix.
 mod render_snapshots;
 /// `--record` and `txlab replay`: byte-for-byte replays, broken files, stepping back.

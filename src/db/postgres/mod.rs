@@ -10,10 +10,12 @@ pub mod cluster;
 mod cluster_dirs;
 pub mod connect;
 pub mod inspect;
+pub mod pool;
 pub mod probe;
 pub mod sandbox;
 pub mod tls;
 
 pub use answer::Link;
 pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};
+pub use pool::{ConnectionPool, PooledConnection};
 pub use sandbox::Sandbox;

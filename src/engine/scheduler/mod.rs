@@ -13,7 +13,7 @@
 mod capture;
 mod hooks;
 mod launch;
-mod recorder;
+pub(crate) mod recorder;
 mod report;
 mod retry;
 mod settle;

@@ -39,9 +39,20 @@ impl Layout {
 pub fn normalise(mut run: LessonRun, layout: Layout) -> LessonRun {
     let mut ids = Ids::new(layout);
     for (i, session) in run.sessions.iter_mut().enumerate() {
+        // A pool lesson's tasks have no backend (pid 0); their connections are numbered below.
+        if session.pid == 0 {
+            continue;
+        }
         let stable = 1001 + i as i32;
         ids.pids.insert(session.pid, stable);
         session.pid = stable;
+    }
+    // Pooled connections become 2001, 2002… in the order tasks first took them.
+    for event in &run.timeline.events {
+        if matches!(event.kind, EventKind::Acquired { .. }) && !ids.pids.contains_key(&event.pid) {
+            let stable = 2001 + ids.pids.len() as i32;
+            ids.pids.insert(event.pid, stable);
+        }
     }
     let mut launched: HashMap<usize, Duration> = HashMap::new();
     let mut tick = 0;
@@ -77,6 +88,14 @@ pub fn normalise(mut run: LessonRun, layout: Layout) -> LessonRun {
                     });
                 }
             }
+            EventKind::Acquired { waited, .. } => {
+                if waited.is_some() {
+                    *waited = Some(Duration::from_millis(5));
+                }
+            }
+            EventKind::Released { .. }
+            | EventKind::PoolWaiting { .. }
+            | EventKind::SessionEnded { .. } => {}
             // Backoff has random jitter.
             EventKind::Retry { backoff, .. } => *backoff = Duration::from_millis(1),
             // Only recorded with --locks: every waiter and holder is a session of this run.

@@ -1,0 +1,472 @@
+//! The pool scheduler: launches a pool lesson's steps in schedule order, like the session
+//! scheduler, and decides "done, or waiting — and for what?" by looking, never by sleeping. A
+//! checkout that has not resolved is a wait *for a connection* once the pool itself counts a
+//! waiter (the server cannot see it); a statement that has not answered is a wait *for a lock*
+//! once the server's lock probe says so. Events are born in the session scheduler's recorder.
+
+use std::time::{Duration, Instant};
+
+use super::task::{Order, Reply, TaskHandle};
+use crate::db::{Connected, ConnectionPool};
+use crate::engine::lesson::{PoolOp, Schedule, StepDef};
+use crate::engine::scheduler::SchedulerSettings;
+use crate::engine::scheduler::recorder::Recorder;
+use crate::engine::sql_text::tx_control;
+use crate::error::{Result, TxlabError};
+use crate::model::event::{Completion, EventKind, Timeline};
+use crate::model::{BackendId, StepAnswer};
+
+/// What a launched step is seen waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Connection,
+    Lock,
+}
+
+struct Active {
+    step: usize,
+    launched: Instant,
+    wait: Option<Wait>,
+}
+
+/// The moment the pool deadlocked: every task holding a connection waited for another one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolDeadlock {
+    pub tasks: Vec<usize>,
+    pub size: usize,
+    /// How many of the pool's backends the server saw waiting for a lock at that moment.
+    pub server_waiters: usize,
+}
+
+/// Runs one pool lesson's schedule over its tasks.
+pub struct PoolScheduler<'r> {
+    steps: &'r [StepDef],
+    ops: &'r [PoolOp],
+    pub tasks: Vec<TaskHandle>,
+    pool: &'r ConnectionPool,
+    control: &'r Connected,
+    settings: SchedulerSettings,
+    active: Vec<Option<Active>>,
+    /// Active tasks in launch order: waiters are polled in this order.
+    order: Vec<usize>,
+    events: Recorder,
+    /// Set when the run reached a pool deadlock.
+    pub deadlock: Option<PoolDeadlock>,
+}
+
+impl<'r> PoolScheduler<'r> {
+    /// One task per lesson session, each checking connections out of `pool`; `control` asks the
+    /// server about lock waits.
+    pub fn new(
+        steps: &'r [StepDef],
+        ops: &'r [PoolOp],
+        tasks: usize,
+        pool: &'r ConnectionPool,
+        control: &'r Connected,
+        clock: Instant,
+        settings: SchedulerSettings,
+    ) -> PoolScheduler<'r> {
+        PoolScheduler {
+            steps,
+            ops,
+            tasks: (0..tasks)
+                .map(|_| TaskHandle::spawn(pool.clone()))
+                .collect(),
+            pool,
+            control,
+            settings,
+            active: (0..tasks).map(|_| None).collect(),
+            order: Vec::new(),
+            events: Recorder::new(clock),
+            deadlock: None,
+        }
+    }
+
+    /// The events recorded, leaving an empty timeline behind.
+    pub fn take_timeline(&mut self) -> Timeline {
+        std::mem::take(&mut self.events.timeline)
+    }
+
+    /// Runs the schedule to the end: every step of a task that has not given up is launched,
+    /// and every launched step reported.
+    pub async fn run(&mut self, schedule: &Schedule) -> Result<()> {
+        for scheduled in &schedule.steps {
+            let task = self.steps[scheduled.step].session;
+            self.wait_for_task(Some(task)).await?;
+            if self.tasks[task].gave_up {
+                continue;
+            }
+            self.launch(scheduled.step).await?;
+            self.settle_waiters().await?;
+        }
+        self.wait_for_task(None).await
+    }
+
+    /// Polls the active steps until `task` (every task, with `None`) has nothing running.
+    async fn wait_for_task(&mut self, task: Option<usize>) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let busy = match task {
+                Some(t) => self.active[t].is_some(),
+                None => !self.order.is_empty(),
+            };
+            if !busy {
+                return Ok(());
+            }
+            for t in self.order.clone() {
+                if let Some((at, reply)) = self.tasks[t].reply_within(self.settings.poll).await {
+                    self.report(t, at, reply);
+                    self.give_back_if_failed(t).await?;
+                }
+            }
+            if start.elapsed() > 2 * self.settings.step_timeout {
+                let t = task.or(self.order.first().copied()).unwrap_or(0);
+                return Err(TxlabError::Schedule(format!(
+                    "task {} waited more than {} s: a pool without a wait timeout never gives up",
+                    t + 1,
+                    (2 * self.settings.step_timeout).as_secs()
+                )));
+            }
+        }
+    }
+
+    /// Sends a step to its task and waits until it is done or seen waiting.
+    async fn launch(&mut self, step: usize) -> Result<()> {
+        let task = self.steps[step].session;
+        let launched = Instant::now();
+        if let PoolOp::AwaitSessionEnd { conn } = &self.ops[step] {
+            return self.await_session_end(task, step, conn.clone()).await;
+        }
+        let order = match &self.ops[step] {
+            PoolOp::Acquire { conn, wait } => Order::Acquire {
+                conn: conn.clone(),
+                wait: *wait,
+            },
+            PoolOp::Run { conn } => {
+                let sql = self.steps[step].sql.clone();
+                let pid = self.pid_of(task, conn);
+                self.events.record(
+                    launched,
+                    Some(task),
+                    pid,
+                    Some(step),
+                    EventKind::Launch { sql: sql.clone() },
+                );
+                Order::Run {
+                    conn: conn.clone(),
+                    sql,
+                }
+            }
+            PoolOp::Release { conn } => Order::Release { conn: conn.clone() },
+            PoolOp::AwaitSessionEnd { .. } => unreachable!("handled above"),
+        };
+        if !self.tasks[task].send(order) {
+            return Err(TxlabError::Schedule(format!("task {} ended", task + 1)));
+        }
+        self.active[task] = Some(Active {
+            step,
+            launched,
+            wait: None,
+        });
+        self.order.push(task);
+        loop {
+            if let Some((at, reply)) = self.tasks[task].reply_within(self.settings.poll).await {
+                self.report(task, at, reply);
+                return self.give_back_if_failed(task).await;
+            }
+            if self.observe(task, step).await? {
+                return Ok(());
+            }
+            if launched.elapsed() > self.settings.step_timeout {
+                return Err(TxlabError::StepTimeout {
+                    step: self.steps[step].name.clone(),
+                    session: format!("task {}", task + 1),
+                    seconds: self.settings.step_timeout.as_secs(),
+                });
+            }
+        }
+    }
+
+    /// Asks the server until it no longer lists the connection's backend; records the end.
+    async fn await_session_end(&mut self, task: usize, step: usize, conn: String) -> Result<()> {
+        let pid = self.pid_of(task, &conn);
+        let started = Instant::now();
+        while self.control.backend_alive(pid).await? {
+            if started.elapsed() > self.settings.step_timeout {
+                return Err(TxlabError::StepTimeout {
+                    step: self.steps[step].name.clone(),
+                    session: format!("task {}", task + 1),
+                    seconds: self.settings.step_timeout.as_secs(),
+                });
+            }
+            tokio::task::yield_now().await;
+        }
+        self.events.record(
+            Instant::now(),
+            Some(task),
+            pid,
+            Some(step),
+            EventKind::SessionEnded { conn },
+        );
+        Ok(())
+    }
+
+    /// After each launch, every waiting task in launch order: its answer is reported now if its
+    /// wait is over (the pool or the server says so), so a step that a launch released is always
+    /// reported at the same place in the timeline.
+    async fn settle_waiters(&mut self) -> Result<()> {
+        let started = Instant::now();
+        for t in self.order.clone() {
+            loop {
+                if let Some((at, reply)) = self.tasks[t].reply_within(self.settings.poll).await {
+                    self.report(t, at, reply);
+                    self.give_back_if_failed(t).await?;
+                    break;
+                }
+                if self.still_waiting(t).await? {
+                    break;
+                }
+                if started.elapsed() > self.settings.step_timeout {
+                    return Err(TxlabError::Schedule(format!(
+                        "task {} stopped waiting but did not answer",
+                        t + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a task seen waiting still waits: for a lock, as the server says; for a
+    /// connection, as the pool's waiter count says (a pool serves its waiters first come,
+    /// first served, so the earliest waiters are the ones that stopped waiting).
+    async fn still_waiting(&self, task: usize) -> Result<bool> {
+        let Some(active) = self.active[task].as_ref() else {
+            return Ok(false);
+        };
+        match active.wait {
+            None => Ok(true),
+            Some(Wait::Lock) => {
+                let PoolOp::Run { conn } = &self.ops[active.step] else {
+                    return Ok(true);
+                };
+                let probe = self.control.probe(self.all_pids()).await?;
+                probe.is_blocked(self.pid_of(task, conn)).await
+            }
+            Some(Wait::Connection) => {
+                let waiters: Vec<usize> = self
+                    .order
+                    .iter()
+                    .copied()
+                    .filter(|&t| {
+                        self.active[t]
+                            .as_ref()
+                            .is_some_and(|a| a.wait == Some(Wait::Connection))
+                    })
+                    .collect();
+                let rank = waiters.iter().position(|&t| t == task).unwrap_or(0);
+                Ok(self.pool.status().waiting >= waiters.len() - rank)
+            }
+        }
+    }
+
+    /// A task whose checkout failed gives back every connection it holds, one reported release
+    /// at a time: only then can a waiting task get one, so the order of events is fixed.
+    async fn give_back_if_failed(&mut self, task: usize) -> Result<()> {
+        if !self.tasks[task].gave_up {
+            return Ok(());
+        }
+        let started = Instant::now();
+        for (conn, _) in self.tasks[task].held.clone() {
+            if !self.tasks[task].send(Order::Release { conn }) {
+                return Err(TxlabError::Schedule(format!("task {} ended", task + 1)));
+            }
+            loop {
+                match self.tasks[task].reply_within(self.settings.poll).await {
+                    Some((at, Reply::Released { conn, pid })) => {
+                        self.tasks[task].held.retain(|(name, _)| *name != conn);
+                        self.events
+                            .record(at, Some(task), pid, None, EventKind::Released { conn });
+                        break;
+                    }
+                    Some(_) => {}
+                    None if started.elapsed() > self.settings.step_timeout => {
+                        return Err(TxlabError::Schedule(format!(
+                            "task {} did not give its connections back",
+                            task + 1
+                        )));
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks for the wait a pending step is in; records it and returns true when seen.
+    async fn observe(&mut self, task: usize, step: usize) -> Result<bool> {
+        let now = Instant::now();
+        match &self.ops[step] {
+            PoolOp::Acquire { .. } => {
+                let status = self.pool.status();
+                let known = self.waiting_for(Wait::Connection);
+                if status.waiting <= known {
+                    return Ok(false);
+                }
+                let holders: Vec<usize> = (0..self.tasks.len())
+                    .filter(|&t| !self.tasks[t].held.is_empty())
+                    .collect();
+                let server_waiters = self.server_waiters().await?;
+                self.set_wait(task, Wait::Connection);
+                self.events.record(
+                    now,
+                    Some(task),
+                    0,
+                    Some(step),
+                    EventKind::PoolWaiting {
+                        size: status.size,
+                        in_use: status.in_use,
+                        holders: holders.clone(),
+                        server_waiters,
+                    },
+                );
+                let all_waiting = holders.iter().all(|&h| {
+                    self.active[h]
+                        .as_ref()
+                        .is_some_and(|a| a.wait == Some(Wait::Connection))
+                });
+                if self.deadlock.is_none() && all_waiting && status.in_use >= status.size {
+                    self.deadlock = Some(PoolDeadlock {
+                        tasks: holders,
+                        size: status.size,
+                        server_waiters,
+                    });
+                }
+                Ok(true)
+            }
+            PoolOp::Run { conn } => {
+                let pid = self.pid_of(task, conn);
+                let probe = self.control.probe(self.all_pids()).await?;
+                if !probe.is_blocked(pid).await? {
+                    return Ok(false);
+                }
+                let blockers = probe.blockers(pid).await;
+                self.set_wait(task, Wait::Lock);
+                self.events.record(
+                    now,
+                    Some(task),
+                    pid,
+                    Some(step),
+                    EventKind::Waiting {
+                        blockers,
+                        forced: false,
+                    },
+                );
+                Ok(true)
+            }
+            PoolOp::Release { .. } | PoolOp::AwaitSessionEnd { .. } => Ok(false),
+        }
+    }
+
+    fn set_wait(&mut self, task: usize, wait: Wait) {
+        if let Some(a) = self.active[task].as_mut() {
+            a.wait = Some(wait);
+        }
+    }
+
+    fn waiting_for(&self, wait: Wait) -> usize {
+        self.active
+            .iter()
+            .flatten()
+            .filter(|a| a.wait == Some(wait))
+            .count()
+    }
+
+    /// How many of the connections in use the server sees waiting for a lock right now.
+    async fn server_waiters(&self) -> Result<usize> {
+        let pids = self.all_pids();
+        let probe = self.control.probe(pids.clone()).await?;
+        let mut n = 0;
+        for pid in pids {
+            if probe.is_blocked(pid).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn all_pids(&self) -> Vec<BackendId> {
+        self.tasks
+            .iter()
+            .flat_map(|t| t.held.iter().map(|(_, pid)| *pid))
+            .collect()
+    }
+
+    fn pid_of(&self, task: usize, conn: &str) -> BackendId {
+        self.tasks[task]
+            .held
+            .iter()
+            .find(|(name, _)| name == conn)
+            .map(|(_, pid)| *pid)
+            .unwrap_or(0)
+    }
+
+    /// Turns a task's reply into events.
+    fn report(&mut self, task: usize, at: Instant, reply: Reply) {
+        let Some(active) = self.active[task].take() else {
+            return;
+        };
+        self.order.retain(|&t| t != task);
+        let step = Some(active.step);
+        let waited = active
+            .wait
+            .map(|_| at.saturating_duration_since(active.launched));
+        match reply {
+            Reply::Acquired { conn, pid } => {
+                self.tasks[task].held.push((conn.clone(), pid));
+                self.events.record(
+                    at,
+                    Some(task),
+                    pid,
+                    step,
+                    EventKind::Acquired { conn, waited },
+                );
+            }
+            Reply::Answer { pid, answer } => {
+                let completion = completion(&self.steps[active.step].sql, answer, waited);
+                self.events
+                    .record(at, Some(task), pid, step, EventKind::Completed(completion));
+            }
+            Reply::Released { conn, pid } => {
+                self.tasks[task].held.retain(|(name, _)| *name != conn);
+                self.events
+                    .record(at, Some(task), pid, step, EventKind::Released { conn });
+            }
+            Reply::CheckoutFailed { error } => {
+                let answer = StepAnswer {
+                    at,
+                    results: Vec::new(),
+                    error: Some(error),
+                };
+                let completion = completion("", answer, waited);
+                self.events
+                    .record(at, Some(task), 0, step, EventKind::Completed(completion));
+                self.tasks[task].gave_up = true;
+            }
+        }
+    }
+}
+
+fn completion(sql: &str, answer: StepAnswer, waited: Option<Duration>) -> Completion {
+    let tx_end = match (tx_control(sql), &answer.error) {
+        (Some(end), None) => Some(end),
+        _ => None,
+    };
+    Completion {
+        results: answer.results,
+        error: answer.error,
+        tx_end,
+        waited,
+        conflict: None,
+    }
+}

@@ -1,0 +1,185 @@
+//! Pool lessons (issue 15): each demo's broken and fixed variants against their expectations,
+//! the same timeline twenty runs in a row, the pool deadlock shown with no waiter on the server,
+//! and JSON events that say what a step waited for.
+
+use txlab::engine::event::EventKind;
+use txlab::engine::verdict::Outcome;
+use txlab::engine::{IsolationLevel, LessonRun, catalog};
+use txlab::render::json;
+
+use crate::util;
+use crate::util::normalise::{Layout, normalise};
+
+const ROUNDS: usize = 20;
+const DEMOS: &[&str] = &["pool-deadlock", "idle-in-transaction"];
+
+fn run(id: &str) -> LessonRun {
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    let lesson = catalog::find(id).unwrap();
+    util::runs::run(&rt, &sandbox, &lesson, IsolationLevel::ReadCommitted)
+}
+
+#[test]
+fn every_pool_variant_behaves_as_its_lesson_expects() {
+    for demo in DEMOS {
+        let group = catalog::demo_group(demo);
+        assert!(group.len() >= 2, "{demo}: a broken variant and fixes");
+        for lesson in group {
+            let run = run(&lesson.id);
+            let verdict = run.verdict.as_ref().expect("pool lessons have verdicts");
+            assert!(
+                verdict.matches_expectation(),
+                "{}: {:?} ({:?}): {}",
+                lesson.id,
+                verdict.outcome,
+                verdict.how,
+                verdict.detail
+            );
+        }
+    }
+}
+
+#[test]
+fn pool_lessons_give_the_same_timeline_twenty_runs_in_a_row() {
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    for demo in DEMOS {
+        for lesson in catalog::demo_group(demo) {
+            let mut first: Option<Vec<String>> = None;
+            for round in 1..=ROUNDS {
+                let run = util::runs::run(&rt, &sandbox, &lesson, IsolationLevel::ReadCommitted);
+                let run = normalise(run, Layout::Timeline);
+                let signature = run.timeline.signature();
+                match &first {
+                    None => first = Some(signature),
+                    Some(f) => assert_eq!(
+                        &signature, f,
+                        "{}: round {round} differs from round 1",
+                        lesson.id
+                    ),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_pool_deadlock_has_no_waiter_on_the_server() {
+    let run = run("pool-deadlock-broken");
+    let verdict = run.verdict.as_ref().unwrap();
+    assert_eq!(verdict.outcome, Outcome::Occurred, "{}", verdict.detail);
+    assert!(
+        verdict.detail.starts_with(
+            "t1 and t2 each hold one of the pool's 2 connections and wait for another; \
+             the server saw no lock wait"
+        ),
+        "{}",
+        verdict.detail
+    );
+    let pool_waits: Vec<_> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PoolWaiting {
+                size,
+                in_use,
+                holders,
+                server_waiters,
+            } => Some((e.session, *size, *in_use, holders.clone(), *server_waiters)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        pool_waits,
+        vec![
+            (Some(0), 2, 2, vec![0, 1], 0),
+            (Some(1), 2, 2, vec![0, 1], 0)
+        ]
+    );
+    // No lock wait at all, as the server saw it.
+    assert!(!run.timeline.any_waiting());
+    // The first task's checkout timed out; the other committed.
+    let errors: Vec<(Option<usize>, String)> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Completed(c) => c.error.as_ref().map(|x| (e.session, x.sqlstate.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors, vec![(Some(0), "pool-timeout".to_string())]);
+    assert!(verdict.detail.contains("balances ada 100.00, bo 90.00"));
+}
+
+#[test]
+fn json_events_say_what_a_step_waited_for() {
+    let broken = run("pool-deadlock-broken");
+    let doc = json::document(&[broken], "PostgreSQL", None);
+    let text = doc.to_string();
+    let events: Vec<&serde_json::Value> = doc["results"][0]["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events in {text}"))
+        .iter()
+        .filter(|e| e["kind"] == "blocked")
+        .collect();
+    assert_eq!(events.len(), 2, "{text}");
+    for e in events {
+        assert_eq!(e["wait"], "pool", "{e}");
+        assert_eq!(e["pool_size"], 2);
+        assert_eq!(e["held_by"], serde_json::json!(["t1", "t2"]));
+        assert_eq!(e["server_waiters"], 0);
+    }
+}
+
+#[test]
+fn an_idle_transaction_holds_others_up_on_a_lock_then_on_the_pool() {
+    let run = run("idle-in-transaction-broken");
+    let kinds: Vec<(Option<usize>, &str)> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Waiting { .. } => Some((e.session, "lock")),
+            EventKind::PoolWaiting { holders, .. } => {
+                assert_eq!(holders, &vec![0, 1]);
+                Some((e.session, "pool"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![(Some(1), "lock"), (Some(2), "pool")]);
+    let text = txlab::render::timeline::render(&run, &txlab::render::style::Style::plain(200));
+    assert!(text.contains("waiting for t1's row lock"), "{text}");
+}
+
+#[test]
+fn the_server_ends_the_idle_transaction_and_the_application_learns_it_next() {
+    let run = run("idle-in-transaction-server-timeout");
+    let kinds: Vec<String> = run
+        .timeline
+        .events
+        .iter()
+        .filter(|e| e.session == Some(0))
+        .filter_map(|e| match &e.kind {
+            EventKind::SessionEnded { conn } => Some(format!("ended {conn}")),
+            EventKind::Completed(c) => c.error.as_ref().map(|x| format!("error {}", x.sqlstate)),
+            _ => None,
+        })
+        .collect();
+    // The session ends on the server first; the COMMIT sent afterwards finds it gone.
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0], "ended c");
+    assert!(
+        kinds[1] == "error 08006" || kinds[1] == "error 25P03",
+        "{kinds:?}"
+    );
+    let verdict = run.verdict.unwrap();
+    assert!(
+        verdict.detail.contains("tickets left 9"),
+        "{}",
+        verdict.detail
+    );
+}
