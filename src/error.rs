@@ -156,6 +156,18 @@ pub enum TxlabError {
         engine: &'static str,
         reason: String,
     },
+
+    /// A TLS failure while connecting to MariaDB (issue 16): what failed, and what to try.
+    #[error("MariaDB at {target}: {failure}")]
+    MariadbTls {
+        target: String,
+        failure: String,
+        hint: String,
+    },
+
+    /// `ssl-mode` / `ssl-ca` in a MariaDB URL cannot be used.
+    #[error("{0}")]
+    MariadbTlsSettings(String),
 }
 
 impl TxlabError {
@@ -199,6 +211,8 @@ impl TxlabError {
             TxlabError::RecordingTooNew { .. } => "a newer txlab made this recording: replay it with that version (`txlab --version` shows yours), or record the run again with this one".into(),
             TxlabError::PostgresOnly(_) => "leave out --engine mariadb and mysql:// URLs for this command".into(),
             TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),
+            TxlabError::MariadbTls { hint, .. } => hint.clone(),
+            TxlabError::MariadbTlsSettings(_) => "ssl-mode is one of DISABLED, PREFERRED, REQUIRED, VERIFY_IDENTITY (VERIFY_CA is not supported on MariaDB yet); ssl-ca names a PEM file of CA certificates; docs/tls.md has examples".into(),
         }
     }
 }

@@ -50,6 +50,7 @@ pub struct GlobalOpts {
     /// PostgreSQL to use (postgres://USER:PASSWORD@HOST:PORT/DB); without it txlab starts a
     /// throwaway local cluster. TLS as libpq: sslmode=disable|prefer|require|verify-ca|verify-full,
     /// sslrootcert=FILE (URL parameters, or PGSSLMODE / PGSSLROOTCERT); see docs/tls.md.
+    /// MariaDB (mysql://): ?ssl-mode=DISABLED|PREFERRED|REQUIRED|VERIFY_IDENTITY&ssl-ca=FILE.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 

@@ -30,6 +30,7 @@ mod locking;
 mod mariadb;
 /// Lessons on MariaDB through the CLI (issue 12).
 mod mariadb_lessons;
+mod mariadb_tls;
 /// Issue 10: a student's plain role runs every demo; deadlocks explained from the run.
 mod plain_role;
 /// Connection-pool lessons: the waits the server cannot see.

@@ -9,6 +9,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Value};
 
 use super::errors::{MariadbLevel, ServerError};
 use super::server::LocalMariadb;
+use super::tls::{MariadbTls, split_tls};
 use crate::db::redact::redact;
 use crate::error::{Result, TxlabError};
 
@@ -22,6 +23,8 @@ pub fn is_mariadb_url(url: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct MariadbTarget {
     opts: Opts,
+    /// `ssl-mode` / `ssl-ca` from the URL (issue 16).
+    tls: MariadbTls,
     /// Shown to the user: the URL with any password masked, or "throwaway local MariaDB …".
     pub description: String,
 }
@@ -37,12 +40,18 @@ impl MariadbTarget {
             .ok_or_else(|| {
                 TxlabError::BadUrl(format!("{}: not a mysql:// or mariadb:// URL", redact(url)))
             })?;
+        let (rest, tls) = split_tls(rest)?;
         let opts = Opts::from_url(&format!("mysql://{rest}"))
             .map_err(|e| TxlabError::BadUrl(format!("{}: {e}", redact(url))))?;
-        // No silent reconnect to a socket the server names: connect where the user said.
-        let opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
+        // No silent reconnect to a socket the server names: connect where the user said (a
+        // socket would also drop TLS).
+        let opts = OptsBuilder::from_opts(opts)
+            .prefer_socket(false)
+            .ssl_opts(tls.ssl_opts())
+            .into();
         Ok(MariadbTarget {
             opts,
+            tls,
             description: redact(url),
         })
     }
@@ -56,6 +65,7 @@ impl MariadbTarget {
             .into();
         MariadbTarget {
             opts,
+            tls: MariadbTls::default(),
             description: format!("throwaway local MariaDB {} server", server.binaries.version),
         }
     }
@@ -71,9 +81,11 @@ impl MariadbTarget {
         if let Some(db) = database {
             builder = builder.db_name(Some(db));
         }
-        let conn = Conn::new(builder)
-            .await
-            .map_err(|e| TxlabError::MariadbUnreachable {
+        let conn = Conn::new(builder).await.map_err(|e| {
+            if let Some(tls_error) = self.tls.explain(&e, &self.description) {
+                return tls_error;
+            }
+            TxlabError::MariadbUnreachable {
                 target: self.description.clone(),
                 reason: match ServerError::from_driver(e) {
                     ServerError {
@@ -81,7 +93,8 @@ impl MariadbTarget {
                     } => message,
                     e => e.to_string(),
                 },
-            })?;
+            }
+        })?;
         let (major, minor, patch) = conn.server_version();
         Ok(MariadbSession {
             id: conn.id(),

@@ -13,3 +13,4 @@ pub mod sandbox;
 pub mod seam;
 pub mod server;
 mod template;
+pub mod tls;

@@ -100,6 +100,13 @@ pub struct LocalMariadb {
 impl LocalMariadb {
     /// Starts a fresh server from the cached template, creating the template first if needed.
     pub fn start(binaries: MariadbBinaries) -> Result<LocalMariadb> {
+        LocalMariadb::start_with(binaries, &[])
+    }
+
+    /// Like [`LocalMariadb::start`], with server options added after txlab's own (later ones
+    /// win): the TLS tests add `--ssl-cert`/`--ssl-key` and TCP on 127.0.0.1, since MariaDB
+    /// clients do not use TLS over a unix socket.
+    pub fn start_with(binaries: MariadbBinaries, extra: &[String]) -> Result<LocalMariadb> {
         sweep_leftovers();
         let user = server_user()?;
         let t0 = Instant::now();
@@ -137,7 +144,8 @@ impl LocalMariadb {
             .arg(format!("--log-error={}", dir.join("server.log").display()))
             .arg(format!("--tmpdir={}", dir.display()))
             .args(INNODB_FIXED)
-            .args(SERVER_SETTINGS);
+            .args(SERVER_SETTINGS)
+            .args(extra);
         if let Some(plugin) = metadata_lock_plugin(&server.binaries) {
             cmd.arg(format!("--plugin-load-add={plugin}"));
         }
