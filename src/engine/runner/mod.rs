@@ -1,12 +1,14 @@
 //! Runs one lesson at one isolation level, start to finish: a private schema, the setup, one
 //! connection per session, the schedule, the verdict, and cleanup whatever happens.
 
+mod finish;
+
 use std::time::{Duration, Instant};
 
 use futures_util::future::try_join_all;
 use tokio::sync::mpsc;
 
-use super::event::{Completion, Event, EventKind, StatementResult, Timeline, millis};
+use super::event::{Completion, Event, EventKind, StatementResult};
 use super::gate::StepGate;
 use super::inspect::{Inspect, Inspector};
 use super::lesson::{Lesson, StepDef};
@@ -15,12 +17,11 @@ use super::notes;
 use super::run::steps_at;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::SessionHandle;
-use super::sql_text::substitute;
-use super::verdict::decide;
 use crate::db::failure;
 use crate::db::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
 use crate::model::Engine;
+use finish::{Finished, finish};
 
 pub use super::run::{LessonRun, SessionInfo};
 
@@ -277,109 +278,6 @@ async fn run_in_schema(
     finish(control, lesson, level, run).await
 }
 
-/// What a schedule left for the verdict: the sessions as they ran, the steps as sent, the
-/// events (setup included), the captured variables, and the notes.
-struct Finished {
-    infos: Vec<SessionInfo>,
-    steps: Vec<StepDef>,
-    timeline: Timeline,
-    vars: std::collections::BTreeMap<String, Option<String>>,
-    schedule_time: Duration,
-    notes: Vec<String>,
-}
-
-/// Judges a finished schedule (the verdict check on the control connection) and builds the run.
-async fn finish(
-    control: &Connected,
-    lesson: &Lesson,
-    level: Option<IsolationLevel>,
-    run: Finished,
-) -> Result<LessonRun> {
-    let Finished {
-        infos,
-        steps,
-        timeline,
-        mut vars,
-        schedule_time,
-        notes,
-    } = run;
-    for (i, def) in lesson.sessions.iter().enumerate() {
-        vars.insert(
-            format!("{}.committed", def.name),
-            Some(committed(&timeline, i).to_string()),
-        );
-        vars.insert(
-            format!("{}.waited_ms", def.name),
-            Some(format!("{:.1}", millis(waited(&timeline, i)))),
-        );
-    }
-
-    let verdict = match &lesson.verdict {
-        Some(rule) => {
-            let check = match &rule.check {
-                Some(sql) => Some(run_check(control, &substitute(sql, &vars)).await?),
-                None => None,
-            };
-            let expected = level.and_then(|l| lesson.expect.get(&l).cloned());
-            Some(decide(rule, &timeline, check, expected))
-        }
-        None => None,
-    };
-    if let Some(sql) = &lesson.teardown {
-        let _ = control.execute(sql).await;
-    }
-
-    let why_from_run = lesson.deadlock_victim.and_then(|planned| {
-        super::deadlock_why::why_from_run(&timeline, &infos, planned, |i| committed(&timeline, i))
-    });
-    let engine = control.engine();
-    let server_version = match engine {
-        Engine::Postgres => None,
-        Engine::Mariadb => control.server_version().await,
-    };
-    let mut run = LessonRun {
-        verdict,
-        notes,
-        schedule_time,
-        engine,
-        server_version,
-        ..LessonRun::new(lesson, level, infos, steps, timeline)
-    };
-    if let Some(why) = why_from_run {
-        run.why = Some(why);
-    }
-    Ok(run)
-}
-
-/// Whether the session's last transaction-ending step really committed (a COMMIT of a failed
-/// transaction is a rollback). Verdict checks use it as `{{name.committed}}`.
-fn committed(timeline: &Timeline, session: usize) -> bool {
-    let last_end = timeline
-        .events
-        .iter()
-        .rev()
-        .filter(|e| e.session == Some(session))
-        .find_map(|e| match &e.kind {
-            EventKind::Completed(c) if c.tx_end.is_some() || c.error.is_some() => Some(c.tx_end),
-            _ => None,
-        });
-    matches!(last_end, Some(Some(super::event::TxEnd::Commit)))
-}
-
-/// How long the session's steps waited for locks in all (retried attempts included), as the
-/// timeline shows it. Verdict checks use it as `{{name.waited_ms}}`: "the user waited 200 ms".
-fn waited(timeline: &Timeline, session: usize) -> Duration {
-    timeline
-        .events
-        .iter()
-        .filter(|e| e.session == Some(session))
-        .filter_map(|e| match &e.kind {
-            EventKind::Completed(c) => c.waited,
-            _ => None,
-        })
-        .sum()
-}
-
 fn setup_event(
     session: Option<usize>,
     pid: i32,
@@ -430,34 +328,4 @@ async fn configure_deadlock_victim(
         victim_timeout,
         SURVIVOR_DEADLOCK_TIMEOUT,
     )
-}
-
-/// Runs the verdict query: first column the boolean, second (optional) the evidence in words.
-async fn run_check(control: &Connected, sql: &str) -> Result<(Option<bool>, Option<String>)> {
-    let answer = control.run(sql).await;
-    if let Some(e) = answer.error {
-        if let Some(lost) = failure::explain("the lesson's verdict check", &e.message, &e.sqlstate)
-        {
-            return Err(lost);
-        }
-        return Err(TxlabError::Database(format!(
-            "the lesson's verdict check failed: {} ({})",
-            e.message, e.sqlstate
-        )));
-    }
-    let row = answer.results.iter().rev().find_map(|r| match r {
-        StatementResult::Rows { rows, .. } => rows.first().cloned(),
-        _ => None,
-    });
-    Ok(match row {
-        Some(row) => {
-            let occurred = row
-                .first()
-                .cloned()
-                .flatten()
-                .map(|v| v == "t" || v == "true" || v == "1");
-            (occurred, row.get(1).cloned().flatten())
-        }
-        None => (None, None),
-    })
 }

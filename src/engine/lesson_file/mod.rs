@@ -1,22 +1,23 @@
 //! Reading lesson files. Lessons are data a teacher writes without Rust, so every mistake is
 //! reported as `file:line: what is wrong`. The format is documented in docs/lessons.md.
 
+mod pool;
+mod retry;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::lesson::{
-    Blocker, Lesson, PoolOp, PoolPlan, RetryOn, RetryPolicy, Schedule, ScheduledStep, SessionDef,
-    StepDef, VerdictRule,
-};
+use super::lesson::{Blocker, Lesson, Schedule, ScheduledStep, SessionDef, StepDef, VerdictRule};
 use super::lesson_engine::EngineVariant;
 use super::level::IsolationLevel;
 use super::quiz::QuizSpec;
 use super::verdict::Expectation;
-use crate::db::seam::{PoolSettings, Recycling};
 use crate::error::{Result, TxlabError};
+use pool::{FilePool, pool_plan};
+use retry::{FileRetry, retry_policy};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,16 +70,6 @@ struct FileEngine {
     skip: BTreeMap<Spanned<String>, String>,
 }
 
-/// `[pool]`: the lesson's tasks share a connection pool (docs/pools.md).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilePool {
-    size: usize,
-    wait_timeout_ms: u64,
-    #[serde(default)]
-    recycling: Option<String>,
-}
-
 fn default_topic() -> String {
     "anomalies".into()
 }
@@ -117,31 +108,6 @@ struct FileSession {
     setup: OneOrMany,
     teardown: Option<String>,
     retry: Option<Spanned<FileRetry>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileRetry {
-    /// SQLSTATEs and/or "conflict".
-    on: Vec<String>,
-    #[serde(default = "default_attempts")]
-    attempts: u32,
-    #[serde(default = "default_backoff_ms")]
-    backoff_ms: f64,
-    #[serde(default = "default_true")]
-    jitter: bool,
-}
-
-fn default_attempts() -> u32 {
-    5
-}
-
-fn default_backoff_ms() -> f64 {
-    2.0
-}
-
-fn default_true() -> bool {
-    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,92 +381,6 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
     })
 }
 
-/// The pool and each step's pool operation; a step of a pool lesson names exactly one of
-/// `acquire`, `release` or `on` (with its SQL).
-fn pool_plan(
-    p: &FilePool,
-    steps: &[FileStep],
-    sessions: &[SessionDef],
-) -> std::result::Result<PoolPlan, String> {
-    if p.size == 0 || p.wait_timeout_ms == 0 {
-        return Err("[pool] needs size ≥ 1 and wait_timeout_ms ≥ 1".into());
-    }
-    let recycling = match p.recycling.as_deref().unwrap_or("fast") {
-        "fast" => Recycling::Fast,
-        "verified" => Recycling::Verified,
-        other => {
-            return Err(format!(
-                "pool.recycling is \"fast\" or \"verified\", not '{other}'"
-            ));
-        }
-    };
-    let mut ops = Vec::new();
-    for (i, s) in steps.iter().enumerate() {
-        if let Some(conn) = &s.await_session_end {
-            ops.push(PoolOp::AwaitSessionEnd { conn: conn.clone() });
-            continue;
-        }
-        let op = match (&s.acquire, &s.release, &s.on) {
-            (Some(conn), None, None) if s.sql.trim().is_empty() => PoolOp::Acquire {
-                conn: conn.clone(),
-                wait: s.timeout_ms.map(std::time::Duration::from_millis),
-            },
-            (None, Some(conn), None) if s.sql.trim().is_empty() => {
-                PoolOp::Release { conn: conn.clone() }
-            }
-            (None, None, Some(conn)) if !s.sql.trim().is_empty() => {
-                PoolOp::Run { conn: conn.clone() }
-            }
-            _ => {
-                return Err(format!(
-                    "step {} (task {}): a pool lesson's step has either `acquire = NAME`, \
-                     `release = NAME`, or `on = NAME` with `sql`",
-                    i + 1,
-                    s.session.get_ref()
-                ));
-            }
-        };
-        ops.push(op);
-    }
-    let _ = sessions;
-    Ok(PoolPlan {
-        settings: PoolSettings {
-            size: p.size,
-            wait_timeout: std::time::Duration::from_millis(p.wait_timeout_ms),
-            recycling,
-        },
-        ops,
-    })
-}
-
-fn retry_policy(r: &FileRetry) -> std::result::Result<RetryPolicy, String> {
-    let mut on = Vec::new();
-    for item in &r.on {
-        let item = item.trim();
-        if item.eq_ignore_ascii_case("conflict") {
-            on.push(RetryOn::Conflict);
-        } else if item.len() == 5 && item.chars().all(|c| c.is_ascii_alphanumeric()) {
-            on.push(RetryOn::SqlState(item.to_ascii_uppercase()));
-        } else {
-            return Err(format!(
-                "retry.on takes SQLSTATE codes (\"40001\") or \"conflict\", not '{item}'"
-            ));
-        }
-    }
-    if on.is_empty() || r.attempts < 2 {
-        return Err("a retry needs something to retry on and attempts of at least 2".into());
-    }
-    if !(0.0..=10_000.0).contains(&r.backoff_ms) {
-        return Err("retry.backoff_ms must be between 0 and 10000".into());
-    }
-    Ok(RetryPolicy {
-        on,
-        max_attempts: r.attempts,
-        base_backoff: std::time::Duration::from_secs_f64(r.backoff_ms / 1000.0),
-        jitter: r.jitter,
-    })
-}
-
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -512,6 +392,8 @@ fn first_line(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::seam::Recycling;
+    use crate::engine::lesson::PoolOp;
 
     const MINIMAL: &str = r#"
 title = "Tiny"
