@@ -7,6 +7,7 @@
 
 pub mod engines;
 pub mod failure;
+pub mod local_server;
 pub mod mariadb;
 pub mod postgres;
 pub mod redact;

@@ -5,10 +5,9 @@
 //! outlives txlab. Dropping the [`LocalMariadb`] kills it and removes its files.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
@@ -18,6 +17,7 @@ use super::binaries::MariadbBinaries;
 use super::dirs::run_parent_dir;
 use super::dirs::{RUN_PREFIX, chown_tree, copy_tree, owner_pid, private_dir, process_alive};
 use super::template::{INNODB_FIXED, TXLAB_USER, ensure_template, io_error};
+use crate::db::local_server;
 use crate::error::{Result, TxlabError};
 
 /// How long a starting server may take before txlab gives up.
@@ -40,41 +40,15 @@ const SERVER_SETTINGS: [&str; 11] = [
     "--collation-server=utf8mb4_bin",
 ];
 
-/// The OS account that runs the server: ourselves, or `mysql` when we are root.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerUser {
-    pub uid: u32,
-    pub gid: u32,
-    /// True when txlab must switch to this user before exec.
-    pub switch: bool,
-}
+pub use crate::db::local_server::ServerUser;
 
 /// Who runs the server; an error when txlab is root and there is no `mysql` user.
 pub fn server_user() -> Result<ServerUser> {
-    // SAFETY: geteuid/getegid cannot fail and touch no memory.
-    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if euid != 0 {
-        return Ok(ServerUser {
-            uid: euid,
-            gid: egid,
-            switch: false,
-        });
-    }
-    let name = std::ffi::CString::new("mysql").expect("static name");
-    // SAFETY: getpwnam returns static storage or null; the ids are copied at once.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err(TxlabError::LocalMariadb(
+    local_server::server_user("mysql").ok_or_else(|| {
+        TxlabError::LocalMariadb(
             "txlab runs as root, mariadbd refuses to, and there is no 'mysql' OS user to run it as"
                 .into(),
-        ));
-    }
-    // SAFETY: checked for null above.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    Ok(ServerUser {
-        uid,
-        gid,
-        switch: true,
+        )
     })
 }
 
@@ -255,55 +229,17 @@ fn metadata_lock_plugin(binaries: &MariadbBinaries) -> Option<&'static str> {
         .then_some("metadata_lock_info")
 }
 
-/// Own process group, the server user, and a parent-death signal (SIGKILL) when the spawning
-/// thread dies. The identity switch happens here, before the signal is armed: mariadbd's own
-/// `--user` switch would clear it.
+/// Own process group, the server user, and a parent-death signal: SIGKILL (mariadbd has no
+/// gentler immediate stop that keeps nothing) when the spawning thread dies.
 pub fn prepare_process(cmd: &mut Command, user: ServerUser) {
-    cmd.process_group(0);
-    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls.
-    unsafe {
-        cmd.pre_exec(move || {
-            if user.switch {
-                let groups = [user.gid];
-                if libc::setgroups(1, groups.as_ptr()) != 0
-                    || libc::setgid(user.gid) != 0
-                    || libc::setuid(user.uid) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            #[cfg(target_os = "linux")]
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    local_server::prepare_process(cmd, user, libc::SIGKILL);
 }
 
-/// Spawns from a thread that lives exactly as long as the server: the parent-death signal fires
-/// when the forking *thread* exits.
-fn spawn_kept(mut cmd: Command) -> Result<(JoinHandle<()>, i32)> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let keeper = std::thread::Builder::new()
-        .name("txlab-mariadbd".into())
-        .spawn(move || match cmd.spawn() {
-            Ok(mut child) => {
-                let _ = tx.send(Ok(child.id() as i32));
-                let _ = child.wait();
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
-        })
-        .map_err(io_error("start a thread"))?;
-    match rx.recv() {
-        Ok(Ok(pid)) => Ok((keeper, pid)),
-        Ok(Err(e)) => Err(TxlabError::LocalMariadb(format!(
-            "could not run mariadbd: {e}"
-        ))),
-        Err(_) => Err(TxlabError::LocalMariadb("the server thread died".into())),
-    }
+/// Spawns from a thread that lives exactly as long as the server (see
+/// [`local_server::spawn_kept`]).
+fn spawn_kept(cmd: Command) -> Result<(JoinHandle<()>, i32)> {
+    local_server::spawn_kept(cmd, "txlab-mariadbd")
+        .map_err(|e| TxlabError::LocalMariadb(format!("could not run mariadbd: {e}")))
 }
 
 /// Removes what killed txlab runs left: their run and init directories, and a server still

@@ -9,17 +9,17 @@
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::binaries::ServerBinaries;
-pub use super::cluster_dirs::run_parent_dir;
 use super::cluster_dirs::{
     ServerUser, cache_dir, chown_tree, copy_tree, private_dir, server_user, sweep_leftovers,
 };
+use crate::db::local_server;
+pub use crate::db::local_server::run_parent_dir;
 use crate::error::{Result, TxlabError};
 
 /// Settings every throwaway cluster gets: durability is pointless for data deleted at exit, and
@@ -172,58 +172,17 @@ fn cluster_io(what: &'static str) -> impl Fn(io::Error) -> TxlabError {
     move |e| TxlabError::LocalCluster(format!("could not {what}: {e}"))
 }
 
-/// Own process group (Ctrl-C in a terminal goes to txlab only), the server user, and a
-/// parent-death signal: SIGQUIT, PostgreSQL's immediate shutdown, when the spawning thread dies.
+/// Own process group, the server user, and a parent-death signal: SIGQUIT, PostgreSQL's
+/// immediate shutdown, when the spawning thread dies.
 fn prepare_server_process(cmd: &mut Command, user: ServerUser) {
-    cmd.process_group(0);
-    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls.
-    unsafe {
-        cmd.pre_exec(move || {
-            if user.switch {
-                // Switch identity ourselves, before the death signal is armed: changing the
-                // effective uid afterwards would clear it.
-                let groups = [user.gid];
-                if libc::setgroups(1, groups.as_ptr()) != 0
-                    || libc::setgid(user.gid) != 0
-                    || libc::setuid(user.uid) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            #[cfg(target_os = "linux")]
-            {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    local_server::prepare_process(cmd, user, libc::SIGQUIT);
 }
 
-/// Spawns the server from a thread that lives exactly as long as the server: the parent-death
-/// signal fires when the *thread* that forked exits, so it must not be a short-lived worker.
-fn spawn_kept(mut cmd: Command) -> Result<(JoinHandle<()>, i32)> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let keeper = std::thread::Builder::new()
-        .name("txlab-postmaster".into())
-        .spawn(move || match cmd.spawn() {
-            Ok(mut child) => {
-                let _ = tx.send(Ok(child.id() as i32));
-                let _ = child.wait();
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
-        })
-        .map_err(cluster_io("start a thread"))?;
-    match rx.recv() {
-        Ok(Ok(pid)) => Ok((keeper, pid)),
-        Ok(Err(e)) => Err(TxlabError::LocalCluster(format!(
-            "could not run postgres: {e}"
-        ))),
-        Err(_) => Err(TxlabError::LocalCluster("the server thread died".into())),
-    }
+/// Spawns the postmaster from a thread that lives exactly as long as it (see
+/// [`local_server::spawn_kept`]).
+fn spawn_kept(cmd: Command) -> Result<(JoinHandle<()>, i32)> {
+    local_server::spawn_kept(cmd, "txlab-postmaster")
+        .map_err(|e| TxlabError::LocalCluster(format!("could not run postgres: {e}")))
 }
 
 /// Returns the template directory, running initdb once if it is missing. Concurrent first runs
