@@ -9,6 +9,7 @@ pub mod chart;
 pub mod client;
 pub mod export;
 pub mod options;
+mod point;
 pub mod progress;
 pub mod report;
 pub mod rng;

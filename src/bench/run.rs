@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::Pool;
 use indicatif::ProgressBar;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -19,11 +19,12 @@ use tokio_postgres::Client;
 
 use super::client::{self, Backoff, ClientSpec, Phase, RunControl};
 use super::options::{BenchPlan, Stop, Strategy};
+use super::point::{PointKey, client_pool, point_result};
 use super::progress::{LiveBars, thousands};
-use super::report::{BenchReport, PointResult, PoolFigures, RunSettings};
+use super::report::{BenchReport, PointResult, RunSettings};
 use super::rng::Rng;
 use super::sampler::LockSampler;
-use super::stats::{ClientStats, Latency};
+use super::stats::ClientStats;
 use super::strategy::AttemptSettings;
 use super::threads::{self, ClientThreads};
 use super::workload;
@@ -197,7 +198,7 @@ impl Point<'_> {
         let shards = threads::shards_for(self.threads.len(), plan.clients, plan.pool_size);
         let pools = threads::split(plan.pool_size, shards)
             .into_iter()
-            .map(|size| self.pool(size, pids.clone()))
+            .map(|size| client_pool(self.server, self.sandbox, self.schema, size, pids.clone()))
             .collect::<Result<Vec<Pool>>>()?;
         let transactions = match plan.stop {
             Stop::Transactions(n) => Some(n),
@@ -330,7 +331,11 @@ impl Point<'_> {
         )
         .await?;
         Ok(point_result(
-            self,
+            PointKey {
+                strategy: self.strategy,
+                plan,
+                accounts: self.accounts,
+            },
             merged,
             window,
             lock_wait,
@@ -339,96 +344,4 @@ impl Point<'_> {
             interrupted,
         ))
     }
-
-    /// A pool of `size` connections (a client thread's share of `--pool-size`) that work in the
-    /// run's schema and carry txlab's application name; each new connection reports its backend
-    /// pid for the lock sampler.
-    fn pool(&self, size: usize, pids: Arc<Mutex<Vec<i32>>>) -> Result<Pool> {
-        let mut config = self.server.config().clone();
-        config.application_name(self.sandbox.application_name());
-        config.connect_timeout(Duration::from_secs(10));
-        config.options(format!(
-            "-c search_path={} -c statement_timeout=60s",
-            self.schema
-        ));
-        let manager = Manager::from_config(
-            config,
-            self.server.tls().clone(),
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        Pool::builder(manager)
-            .max_size(size)
-            .post_create(Hook::async_fn(move |client, _| {
-                let pids = pids.clone();
-                Box::pin(async move {
-                    let row = client
-                        .query_one("SELECT pg_backend_pid()", &[])
-                        .await
-                        .map_err(HookError::Backend)?;
-                    pids.lock().expect("pid list").push(row.get(0));
-                    Ok(())
-                })
-            }))
-            .build()
-            .map_err(|e| TxlabError::Database(format!("could not build the pool: {e}")))
-    }
-}
-
-fn point_result(
-    point: &Point<'_>,
-    mut stats: ClientStats,
-    window: Duration,
-    lock_wait: Duration,
-    (max_size, size): (usize, usize),
-    invariants: Vec<workload::Invariant>,
-    interrupted: bool,
-) -> PointResult {
-    let seconds = window.as_secs_f64();
-    let latency = Latency::of(&mut stats.latencies_us);
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut result = PointResult {
-        strategy: point.strategy,
-        workload: point.plan.workload,
-        clients: point.plan.clients,
-        accounts: point.accounts,
-        committed: stats.committed,
-        tps: if seconds > 0.0 {
-            stats.committed as f64 / seconds
-        } else {
-            0.0
-        },
-        p50_ms: 0.0,
-        p95_ms: 0.0,
-        p99_ms: 0.0,
-        max_ms: 0.0,
-        mean_ms: 0.0,
-        retries: stats.retries,
-        retries_per_commit: if stats.committed > 0 {
-            stats.retries as f64 / stats.committed as f64
-        } else {
-            0.0
-        },
-        aborts: stats.aborts,
-        conflicts: stats.conflicts,
-        declined: stats.declined,
-        gave_up: stats.gave_up,
-        failed: stats.failed,
-        lock_wait_ms: ms(lock_wait),
-        lock_statement_ms: ms(stats.lock_statement_time),
-        pool: PoolFigures {
-            max_size,
-            size,
-            gets: stats.pool_gets,
-            wait_ms_total: ms(stats.pool_wait),
-            wait_ms_max: ms(stats.pool_wait_max),
-        },
-        measured_ms: ms(window),
-        invariants_ok: invariants.iter().all(|i| i.ok),
-        invariants,
-        interrupted,
-    };
-    result.set_latency(latency);
-    result
 }
