@@ -136,6 +136,44 @@ impl Timeline {
         self.completions().filter_map(|(_, c)| c.error.as_ref())
     }
 
+    /// Whether one of `session`'s lock waits spanned step `step` whole: the wait was reported
+    /// before the step was launched and ended (the waiting step completed) after it completed.
+    /// Decided from the order of events, which the scheduler fixes, so "Bob waited through the
+    /// slow work" does not depend on how fast the machine is, where a threshold on milliseconds
+    /// would ("slow" is never "blocked").
+    pub fn waited_through(&self, session: usize, step: usize) -> bool {
+        let is_step = |e: &Event, s: Option<usize>| e.step == s && e.step.is_some();
+        let Some(launch) = self
+            .events
+            .iter()
+            .position(|e| is_step(e, Some(step)) && matches!(e.kind, EventKind::Launch { .. }))
+        else {
+            return false;
+        };
+        let Some(done) = self.events[launch..]
+            .iter()
+            .position(|e| is_step(e, Some(step)) && matches!(e.kind, EventKind::Completed(_)))
+            .map(|i| launch + i)
+        else {
+            return false;
+        };
+        self.events[..launch]
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.session == Some(session) && matches!(e.kind, EventKind::Waiting { .. })
+            })
+            .any(|(i, waiting)| {
+                let over = self.events[i + 1..].iter().position(|e| {
+                    e.session == Some(session)
+                        && is_step(e, waiting.step)
+                        && matches!(e.kind, EventKind::Completed(_))
+                });
+                // A wait that never ended lasted through everything after it.
+                over.is_none_or(|j| i + 1 + j > done)
+            })
+    }
+
     /// How many times sessions retried their transactions.
     pub fn retries(&self) -> usize {
         self.events
@@ -231,4 +269,100 @@ impl Timeline {
 /// Converts a duration to fractional milliseconds for display and JSON.
 pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(session: usize, step: usize, kind: EventKind) -> Event {
+        Event {
+            t: Duration::ZERO,
+            session: Some(session),
+            pid: 100 + session as i32,
+            step: Some(step),
+            kind,
+        }
+    }
+
+    fn launch(session: usize, step: usize) -> Event {
+        ev(session, step, EventKind::Launch { sql: String::new() })
+    }
+
+    fn waiting(session: usize, step: usize) -> Event {
+        ev(
+            session,
+            step,
+            EventKind::Waiting {
+                blockers: vec![100],
+                forced: false,
+            },
+        )
+    }
+
+    fn done(session: usize, step: usize) -> Event {
+        ev(
+            session,
+            step,
+            EventKind::Completed(Completion {
+                results: vec![],
+                error: None,
+                tx_end: None,
+                waited: None,
+                conflict: None,
+            }),
+        )
+    }
+
+    #[test]
+    fn a_wait_that_spans_the_step_waited_through_it() {
+        // b (1) waits at step 1; a (0) runs the slow step 2, then commits (3), releasing b.
+        let timeline = Timeline {
+            events: vec![
+                launch(1, 1),
+                waiting(1, 1),
+                launch(0, 2),
+                done(0, 2),
+                launch(0, 3),
+                done(0, 3),
+                done(1, 1),
+            ],
+        };
+        assert!(timeline.waited_through(1, 2));
+        assert!(!timeline.waited_through(0, 2), "a never waited");
+    }
+
+    #[test]
+    fn a_wait_released_before_the_step_did_not() {
+        // b is released by a's commit (3) before the slow step (2 runs after it).
+        let timeline = Timeline {
+            events: vec![
+                launch(1, 1),
+                waiting(1, 1),
+                launch(0, 3),
+                done(0, 3),
+                done(1, 1),
+                launch(0, 2),
+                done(0, 2),
+            ],
+        };
+        assert!(!timeline.waited_through(1, 2));
+        // A wait that starts after the step was launched does not count either.
+        let late = Timeline {
+            events: vec![
+                launch(0, 2),
+                launch(1, 1),
+                waiting(1, 1),
+                done(0, 2),
+                done(1, 1),
+            ],
+        };
+        assert!(!late.waited_through(1, 2));
+        // A wait that never ended lasted through the step.
+        let stuck = Timeline {
+            events: vec![launch(1, 1), waiting(1, 1), launch(0, 2), done(0, 2)],
+        };
+        assert!(stuck.waited_through(1, 2));
+        assert!(!stuck.waited_through(1, 9), "no such step");
+    }
 }

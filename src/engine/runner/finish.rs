@@ -1,5 +1,5 @@
 //! The end of a run: the verdict check on the control connection, the variables it may read
-//! (`{{name.committed}}`, `{{name.waited_ms}}`), and the LessonRun built from what happened.
+//! (`{{name.committed}}`, `{{name.waited_ms}}`, `{{name.waited_through.step}}`), and the LessonRun built from what happened.
 
 use std::time::Duration;
 
@@ -49,6 +49,12 @@ pub(super) async fn finish(
             format!("{}.waited_ms", def.name),
             Some(format!("{:.1}", millis(waited(&timeline, i)))),
         );
+        for (k, step) in lesson.steps.iter().enumerate() {
+            vars.insert(
+                format!("{}.waited_through.{}", def.name, step.name),
+                Some(timeline.waited_through(i, k).to_string()),
+            );
+        }
     }
 
     let verdict = match &lesson.verdict {

@@ -76,6 +76,19 @@ impl Observed {
             .sum()
     }
 
+    /// Whether one of the session's lock waits spanned the named step whole (the scheduler's
+    /// order, not a duration).
+    pub fn waited_through(&self, name: &str, step: &str) -> bool {
+        let s = self.session(name);
+        let k = self
+            .run
+            .steps
+            .iter()
+            .position(|d| d.name == step)
+            .unwrap_or_else(|| panic!("{}: no step {step}", self.run.lesson_id));
+        self.run.timeline.waited_through(s, k)
+    }
+
     /// Who the session's first lock wait was reported waiting for, by session name.
     pub fn first_blockers(&self, name: &str) -> Vec<String> {
         let s = self.session(name);
