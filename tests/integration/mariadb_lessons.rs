@@ -182,3 +182,44 @@ fn every_mariadb_anomaly_run_is_the_same_every_round() {
         }
     }
 }
+
+/// Every anomaly lesson runs on MariaDB at all four levels, expects something at each and says
+/// why, and a level it runs in its own order (`[mariadb.order]`) is one it expects something at.
+#[test]
+fn every_anomaly_lesson_expects_and_explains_all_four_levels_on_mariadb() {
+    use txlab::engine::IsolationLevel;
+    for lesson in catalog::builtin() {
+        if lesson.topic != "anomalies" {
+            continue;
+        }
+        let on_mariadb = lesson
+            .for_engine(Engine::Mariadb)
+            .unwrap_or_else(|reason| panic!("{} does not run on MariaDB: {reason}", lesson.id));
+        let part = lesson.mariadb.as_deref().expect("a [mariadb] part");
+        for level in IsolationLevel::ALL {
+            assert!(
+                on_mariadb.expect.contains_key(&level),
+                "{}: no MariaDB expectation at {level}",
+                lesson.id
+            );
+            assert!(
+                on_mariadb.why.get(&level).is_some_and(|w| w.len() > 40),
+                "{}: no MariaDB why at {level}",
+                lesson.id
+            );
+            assert!(
+                lesson.skipped_at(Engine::Mariadb, Some(level)).is_none(),
+                "{}: skipped on MariaDB at {level}",
+                lesson.id
+            );
+        }
+        for level in part.order.keys() {
+            let why = &on_mariadb.why[level];
+            assert!(
+                why.contains("MariaDB's own step order"),
+                "{} at {level}: the why should say the run uses MariaDB's order: {why}",
+                lesson.id
+            );
+        }
+    }
+}
