@@ -134,5 +134,42 @@ pub fn engine_notes(engine: crate::model::Engine) -> String {
         let reason = l.unsupported_on(engine).unwrap_or_default();
         let _ = writeln!(out, "  skipped: {} ({reason})", l.id);
     }
+    // A lesson that runs, but not at every level (`[mariadb.skip]`), says so too.
+    for l in runs {
+        for level in crate::engine::IsolationLevel::ALL {
+            if let Some(reason) = l.skipped_at(engine, Some(level)) {
+                let _ = writeln!(out, "  not at {}: {} ({reason})", level.sql(), l.id);
+            }
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Engine;
+
+    #[test]
+    fn on_mariadb_every_anomaly_lesson_runs_at_every_level() {
+        let notes = engine_notes(Engine::Mariadb);
+        let runs = notes
+            .lines()
+            .find_map(|l| l.strip_prefix("  runs: "))
+            .expect("a runs line");
+        let runs: Vec<&str> = runs.split(", ").collect();
+        for lesson in catalog::builtin() {
+            if lesson.topic == "anomalies" {
+                assert!(runs.contains(&lesson.id.as_str()), "{}: {notes}", lesson.id);
+                assert!(
+                    !notes.contains(&format!(": {} (", lesson.id)),
+                    "{} is skipped somewhere: {notes}",
+                    lesson.id
+                );
+            }
+        }
+        for line in notes.lines().filter(|l| l.starts_with("  skipped: ")) {
+            assert!(line.ends_with(')'), "a skip without a reason: {line}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::lesson::Lesson;
+use super::lesson::{Lesson, Schedule, ScheduledStep};
 use super::level::IsolationLevel;
 use super::outcome::Expectation;
 use crate::model::Engine;
@@ -32,6 +32,10 @@ pub struct EngineVariant {
     pub why: BTreeMap<IsolationLevel, String>,
     /// Levels the lesson's step order cannot run at on this engine, with the reason (`[mariadb.skip]`).
     pub skip: BTreeMap<IsolationLevel, String>,
+    /// Levels at which this engine runs the steps in another order (`[mariadb.order]`): step
+    /// indices, each step once. MariaDB's SERIALIZABLE makes plain reads lock, so a writer waits
+    /// where PostgreSQL's does not, and the file's order would stall.
+    pub order: BTreeMap<IsolationLevel, Vec<usize>>,
 }
 
 impl Lesson {
@@ -52,6 +56,40 @@ impl Lesson {
             .as_deref()
             .filter(|_| engine == Engine::Mariadb)?;
         v.skip.get(&level?).cloned()
+    }
+
+    /// The lesson as `engine` runs it at `level`: [`Lesson::for_engine`], with the steps in the
+    /// engine's own order at that level when the lesson gives one (`[mariadb.order]`). Each step
+    /// keeps its markers (`always_waits`, `report_after`).
+    pub fn for_engine_at(
+        &self,
+        engine: Engine,
+        level: Option<IsolationLevel>,
+    ) -> Result<Lesson, String> {
+        let mut lesson = self.for_engine(engine)?;
+        let order = self
+            .mariadb
+            .as_deref()
+            .filter(|_| engine == Engine::Mariadb)
+            .and_then(|v| v.order.get(&level?));
+        if let (Some(order), Some(written)) = (order, self.schedules.first()) {
+            let steps = order
+                .iter()
+                .map(|&i| {
+                    written
+                        .steps
+                        .iter()
+                        .find(|s| s.step == i)
+                        .cloned()
+                        .unwrap_or(ScheduledStep {
+                            step: i,
+                            blockers: Vec::new(),
+                        })
+                })
+                .collect();
+            lesson.schedules = vec![Schedule { steps }];
+        }
+        Ok(lesson)
     }
 
     /// The lesson as `engine` runs it: the engine's setup, steps, check, expectations and "why"

@@ -52,7 +52,9 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
                         word(runs, Engine::Postgres, id, l),
                         word(runs, Engine::Mariadb, id, l),
                     );
-                    (format!("{pg} | {my}"), pg != my)
+                    // A star too, so the difference survives without colour (a handout, a pipe).
+                    let star = if pg != my { " *" } else { "" };
+                    (format!("{pg} | {my}{star}"), pg != my)
                 })
                 .collect()
         })
@@ -73,7 +75,7 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
     for l in &levels {
         let _ = write!(
             out,
-            " {}",
+            "  {}",
             paint(&format!("{:<cell$}", l.sql()), Meaning::Heading)
         );
     }
@@ -88,15 +90,59 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
                 Meaning::Dim
             };
             let pad = cell.saturating_sub(width_of(text));
-            let _ = write!(out, " {}{}", paint(text, meaning), " ".repeat(pad));
+            let _ = write!(out, "  {}{}", paint(text, meaning), " ".repeat(pad));
         }
         out = out.trim_end().to_string();
         out.push('\n');
     }
     let _ = style;
     out.push_str(&paint(
-        "highlighted: the engines differ · - = not run on that engine (see the skip notes)\n",
+        "highlighted and *: the engines differ · - = not run on that engine (see the skip notes)\n",
         Meaning::Dim,
     ));
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::verdict::{How, Verdict};
+    use crate::render::testing::two_session_run;
+
+    fn run(engine: Engine, id: &str, level: IsolationLevel, how: Option<How>) -> LessonRun {
+        let mut r = two_session_run();
+        r.engine = engine;
+        r.lesson_id = id.into();
+        r.level = Some(level);
+        r.verdict = Some(Verdict {
+            outcome: if how.is_some() {
+                Outcome::Prevented
+            } else {
+                Outcome::Occurred
+            },
+            how,
+            detail: String::new(),
+            expected: None,
+        });
+        r
+    }
+
+    #[test]
+    fn differing_cells_carry_a_star_that_survives_without_colour() {
+        let (ru, ser) = (
+            IsolationLevel::ReadUncommitted,
+            IsolationLevel::Serializable,
+        );
+        let runs = vec![
+            run(Engine::Postgres, "dirty-read", ru, Some(How::Snapshot)),
+            run(Engine::Postgres, "dirty-read", ser, Some(How::Snapshot)),
+            run(Engine::Mariadb, "dirty-read", ru, None),
+            run(Engine::Mariadb, "dirty-read", ser, Some(How::Snapshot)),
+        ];
+        let out = render(&runs, &Style::plain(100)).unwrap();
+        let row = out.lines().find(|l| l.starts_with("dirty-read")).unwrap();
+        assert!(row.contains("snapshot | OCCURRED *"), "{out}");
+        assert!(row.ends_with("snapshot | snapshot"), "{out}");
+        assert!(render(&runs[..2], &Style::plain(100)).is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Reading lesson files. Lessons are data a teacher writes without Rust, so every mistake is
 //! reported as `file:line: what is wrong`. The format is documented in docs/lessons.md.
 
+mod order;
 mod pool;
 mod retry;
 
@@ -68,6 +69,9 @@ struct FileEngine {
     why: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
     skip: BTreeMap<Spanned<String>, String>,
+    /// Level → the step names in the order this engine runs them at that level.
+    #[serde(default)]
+    order: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }
 
 fn default_topic() -> String {
@@ -310,7 +314,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
                 explanation: m.explanation,
                 ..Default::default()
             })),
-            (m.expect, m.why, m.skip),
+            (m.expect, m.why, m.skip, m.order),
         ),
         None => (None, Default::default()),
     };
@@ -327,6 +331,11 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
         }
         for (level, text) in raw_m.2 {
             v.skip.insert(parse_level(&level)?, text);
+        }
+        for (level, names) in &raw_m.3 {
+            let order = order::step_order(level.get_ref(), names, &steps)
+                .map_err(|(span, m)| err(span.or(Some(level.span())), m))?;
+            v.order.insert(parse_level(level)?, order);
         }
     }
     for (i, sql) in step_mariadb.into_iter().enumerate() {

@@ -56,13 +56,12 @@ pub async fn run_lesson(
 ) -> Result<LessonRun> {
     let started = Instant::now();
     let engine = server.engine();
-    let lesson = &lesson
-        .for_engine(engine)
-        .map_err(|reason| TxlabError::NotOnEngine {
-            lesson: lesson.id.clone(),
-            engine: engine.name(),
-            reason,
-        })?;
+    let on_engine = lesson.for_engine_at(engine, level);
+    let lesson = &on_engine.map_err(|reason| TxlabError::NotOnEngine {
+        lesson: lesson.id.clone(),
+        engine: engine.name(),
+        reason,
+    })?;
     let control = sandbox.checkout(server, None).await?;
     if !sandbox.checked().load(std::sync::atomic::Ordering::Relaxed) {
         control.check_support().await?;
