@@ -66,7 +66,31 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
         .chain(levels.iter().map(|l| width_of(l.sql())))
         .max()
         .unwrap_or(8);
-    let label = lessons.iter().map(|l| width_of(l)).max().unwrap_or(6) + 1;
+    // Rows keep their anomaly tag (what a course names them by), cut as the one-engine matrix
+    // cuts them when the terminal is narrow.
+    let anomaly = |id: &str| {
+        runs.iter()
+            .find(|r| r.lesson_id == id)
+            .and_then(|r| r.anomaly.clone())
+    };
+    let full = |id: &str| match anomaly(id) {
+        Some(a) => format!("{id} ({a})"),
+        None => id.to_string(),
+    };
+    let widest = lessons
+        .iter()
+        .map(|l| width_of(&full(l)))
+        .max()
+        .unwrap_or(6);
+    let room = style
+        .width
+        .saturating_sub(levels.len() * (cell + 2) + 1)
+        .max(26);
+    let label = widest.min(room) + 1;
+    let labels: Vec<String> = lessons
+        .iter()
+        .map(|id| super::matrix::fit_label(id, anomaly(id).as_deref(), label - 1))
+        .collect();
     let mut out = format!(
         "{}\n{:<label$}",
         paint("PostgreSQL | MariaDB", Meaning::Heading),
@@ -81,8 +105,9 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
     }
     out = out.trim_end().to_string();
     out.push('\n');
-    for (id, row) in lessons.iter().zip(&rows) {
-        let _ = write!(out, "{id:<label$}");
+    for (id, row) in labels.iter().zip(&rows) {
+        let pad = label.saturating_sub(width_of(id));
+        let _ = write!(out, "{id}{}", " ".repeat(pad));
         for (text, differs) in row {
             let meaning = if *differs {
                 Meaning::Anomaly
@@ -95,7 +120,6 @@ pub fn render(runs: &[LessonRun], style: &Style) -> Option<String> {
         out = out.trim_end().to_string();
         out.push('\n');
     }
-    let _ = style;
     out.push_str(&paint(
         "highlighted and *: the engines differ · - = not run on that engine (see the skip notes)\n",
         Meaning::Dim,
@@ -144,5 +168,21 @@ mod tests {
         assert!(row.contains("snapshot | OCCURRED *"), "{out}");
         assert!(row.ends_with("snapshot | snapshot"), "{out}");
         assert!(render(&runs[..2], &Style::plain(100)).is_none());
+    }
+
+    #[test]
+    fn rows_keep_their_anomaly_tag_even_when_cut() {
+        let ru = IsolationLevel::ReadUncommitted;
+        let mut runs = vec![
+            run(Engine::Postgres, "observed-transaction-vanishes", ru, None),
+            run(Engine::Mariadb, "observed-transaction-vanishes", ru, None),
+        ];
+        for r in &mut runs {
+            r.anomaly = Some("OTV".into());
+        }
+        let wide = render(&runs, &Style::plain(200)).unwrap();
+        assert!(wide.contains("\nobserved-transaction-vanishes (OTV)  "), "{wide}");
+        let narrow = render(&runs, &Style::plain(40)).unwrap();
+        assert!(narrow.contains("… (OTV)"), "{narrow}");
     }
 }

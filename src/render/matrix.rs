@@ -155,7 +155,7 @@ fn legend(runs: &[LessonRun]) -> String {
 
 /// The row label in at most `room` columns: `id (TAG)`; when that is too wide the id is cut
 /// (marked `…`) and the anomaly tag kept, since the tag is what a course names the row by.
-fn fit_label(id: &str, anomaly: Option<&str>, room: usize) -> String {
+pub(super) fn fit_label(id: &str, anomaly: Option<&str>, room: usize) -> String {
     let full = match anomaly {
         Some(a) => format!("{id} ({a})"),
         None => id.to_string(),
