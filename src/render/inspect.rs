@@ -37,14 +37,8 @@ pub fn wait_sentence(run: &LessonRun, w: &LockWait) -> String {
             w.tuple.as_deref().unwrap_or("?"),
             w.relation.as_deref().unwrap_or("?")
         ),
-        "user" => format!(
-            "the named lock {} (GET_LOCK)",
-            w.relation.as_deref().unwrap_or("?")
-        ),
-        "metadata" => format!(
-            "table {}'s metadata lock",
-            w.relation.as_deref().unwrap_or("?")
-        ),
+        "user" => format!("{} (GET_LOCK)", w.relation.as_deref().unwrap_or("?")),
+        "metadata" => format!("table {}", w.relation.as_deref().unwrap_or("?")),
         other => match &w.relation {
             Some(rel) => format!("{other} lock on {rel}"),
             None => format!("a {other} lock"),
@@ -221,7 +215,7 @@ pub fn legend(run: &LessonRun) -> Option<String> {
     if locks {
         let source = match run.engine {
             crate::model::Engine::Postgres => "pg_locks",
-            crate::model::Engine::Mariadb => "InnoDB monitor",
+            crate::model::Engine::Mariadb => "InnoDB monitor, process list",
         };
         parts.push(format!("{LOCKS_MARK} lock wait ({source})"));
     }

@@ -161,8 +161,8 @@ pub fn named_lock_waits(waiter: u32, wait: &Wait, held: &[Vec<Option<String>>]) 
     let field = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten().unwrap_or_default();
     let thread = |r: &Vec<Option<String>>| field(r, 0).parse::<u32>().ok();
     let (kind, wanted) = match wait {
-        Wait::UserLock => ("User lock", "GET_LOCK".to_string()),
-        Wait::MetadataLock(state) => ("Table metadata lock", state.clone()),
+        Wait::UserLock => ("User lock", "a named lock".to_string()),
+        Wait::MetadataLock(_) => ("Table metadata lock", "a metadata lock".to_string()),
         Wait::RowLock => return Vec::new(),
     };
     let mine: Vec<(String, String)> = held
