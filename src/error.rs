@@ -168,6 +168,12 @@ pub enum TxlabError {
     /// `ssl-mode` / `ssl-ca` in a MariaDB URL cannot be used.
     #[error("{0}")]
     MariadbTlsSettings(String),
+
+    /// `--versions` asked of MariaDB, whose old row versions live in the undo log, out of SQL's reach.
+    #[error(
+        "--versions shows PostgreSQL's row versions (xmin, xmax, ctid); MariaDB has none to show: InnoDB keeps a row's older versions in its undo log, which SQL cannot read"
+    )]
+    VersionsOnMariadb,
 }
 
 impl TxlabError {
@@ -213,6 +219,7 @@ impl TxlabError {
             TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),
             TxlabError::MariadbTls { hint, .. } => hint.clone(),
             TxlabError::MariadbTlsSettings(_) => "ssl-mode is one of DISABLED, PREFERRED, REQUIRED, VERIFY_IDENTITY (VERIFY_CA is not supported on MariaDB yet); ssl-ca names a PEM file of CA certificates; docs/tls.md has examples".into(),
+            TxlabError::VersionsOnMariadb => "run it with --engine postgres to see row versions; --locks works on MariaDB (who waits for whom, from the InnoDB monitor)".into(),
         }
     }
 }

@@ -34,6 +34,9 @@ pub async fn run_engines(
     if engines == [Engine::Postgres] {
         return run(url, plan, style).await;
     }
+    if plan.options.inspect.versions && engines.contains(&Engine::Mariadb) {
+        return Err(crate::error::TxlabError::VersionsOnMariadb);
+    }
     let mut all_ok = true;
     let mut all_runs: Vec<LessonRun> = Vec::new();
     let side_by_side = plan.matrix && plan.format == OutputFormat::Text;

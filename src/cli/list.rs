@@ -130,6 +130,21 @@ pub fn engine_notes(engine: crate::model::Engine) -> String {
     let mut out = format!("\nOn {}:\n", engine.name());
     let names: Vec<&str> = runs.iter().map(|l| l.id.as_str()).collect();
     let _ = writeln!(out, "  runs: {}", names.join(", "));
+    for level in crate::engine::IsolationLevel::ALL {
+        let at: Vec<&str> = runs
+            .iter()
+            .filter(|l| l.skipped_at(engine, Some(level)).is_some())
+            .map(|l| l.id.as_str())
+            .collect();
+        if !at.is_empty() {
+            let _ = writeln!(
+                out,
+                "  not at {}: {} (the step order cannot go on there; a run prints each reason)",
+                level.sql(),
+                at.join(", ")
+            );
+        }
+    }
     for l in skipped {
         let reason = l.unsupported_on(engine).unwrap_or_default();
         let _ = writeln!(out, "  skipped: {} ({reason})", l.id);

@@ -350,11 +350,15 @@ impl Connected {
         }
     }
 
-    /// Every lock wait among `pids` (`--locks`; PostgreSQL only, `None` on MariaDB).
+    /// Every lock wait among `pids` (`--locks`): `pg_locks` on PostgreSQL, the InnoDB monitor and
+    /// metadata-lock table on MariaDB.
     pub async fn lock_waits(&self, pids: &[BackendId]) -> Option<Vec<LockWait>> {
         match &self.inner {
             Inner::Postgres(c) => c.lock_waits(pids).await,
-            Inner::Mariadb { .. } => None,
+            Inner::Mariadb { session, .. } => {
+                let ids: Vec<u32> = pids.iter().map(|&p| my::thread_id(p)).collect();
+                super::mariadb::lock_report::lock_waits(&mut *session.lock().await, &ids).await
+            }
         }
     }
 

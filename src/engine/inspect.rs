@@ -45,7 +45,12 @@ impl<'a> Inspector<'a> {
             .iter()
             .map(|name| quote_ident(name))
             .collect();
-        let snapshot_sql = control.snapshot_query().await?;
+        // Only `--versions` reads snapshots (and only PostgreSQL has the query): `--locks` alone
+        // must work on MariaDB too.
+        let snapshot_sql = match what.versions {
+            true => control.snapshot_query().await?,
+            false => "",
+        };
         Ok(Inspector {
             control,
             what,

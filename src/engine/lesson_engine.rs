@@ -44,6 +44,9 @@ impl Lesson {
     pub fn unsupported_on(&self, engine: Engine) -> Option<String> {
         match (engine, &self.mariadb) {
             (Engine::Postgres, _) => None,
+            (Engine::Mariadb, None) if self.pool.is_some() => {
+                Some("connection-pool lessons run on PostgreSQL only".into())
+            }
             (Engine::Mariadb, None) => Some("no MariaDB variant written yet".into()),
             (Engine::Mariadb, Some(v)) => v.unsupported.clone(),
         }

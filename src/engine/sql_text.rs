@@ -12,11 +12,23 @@ pub fn starts_transaction(sql: &str) -> bool {
     upper.starts_with("BEGIN") || upper.starts_with("START TRANSACTION")
 }
 
-/// Whether a step is a single transaction-ending statement.
+/// Whether a step is a single transaction-ending statement — or one followed only by releasing
+/// MariaDB named locks (`COMMIT; DO RELEASE_LOCK('k')`): `GET_LOCK` outlives the transaction, so
+/// an application releases it right after COMMIT, as PostgreSQL's `pg_advisory_xact_lock` does.
 pub fn tx_control(sql: &str) -> Option<TxEnd> {
     let body = sql.trim().trim_end_matches(';').trim();
-    if body.contains(';') {
-        return None;
+    if let Some((first, rest)) = body.split_once(';') {
+        let releases = rest.split(';').all(|stmt| {
+            let upper = stmt.trim().to_ascii_uppercase();
+            upper.is_empty()
+                || ["DO ", "SELECT "].iter().any(|verb| {
+                    upper.strip_prefix(verb).is_some_and(|f| {
+                        let f = f.trim_start();
+                        f.starts_with("RELEASE_LOCK(") || f.starts_with("RELEASE_ALL_LOCKS(")
+                    })
+                })
+        });
+        return if releases { tx_control(first) } else { None };
     }
     let upper = body.to_ascii_uppercase();
     let words: Vec<&str> = upper.split_whitespace().collect();
@@ -89,6 +101,15 @@ mod tests {
         assert_eq!(tx_control("ROLLBACK TO SAVEPOINT a"), None);
         assert_eq!(tx_control("COMMIT PREPARED 'x'"), None);
         assert_eq!(tx_control("SELECT 1; COMMIT"), None);
+        assert_eq!(
+            tx_control("COMMIT; DO RELEASE_LOCK('account-1')"),
+            Some(TxEnd::Commit)
+        );
+        assert_eq!(
+            tx_control("ROLLBACK; SELECT RELEASE_ALL_LOCKS()"),
+            Some(TxEnd::Rollback)
+        );
+        assert_eq!(tx_control("COMMIT; SELECT 1"), None);
         assert!(starts_transaction("  begin isolation level serializable"));
         assert!(!starts_transaction("SELECT 1"));
     }

@@ -31,6 +31,14 @@ pub fn wait_sentence(run: &LessonRun, w: &LockWait) -> String {
             w.relation.as_deref().unwrap_or("?")
         ),
         "relation" => format!("table {}", w.relation.as_deref().unwrap_or("?")),
+        // MariaDB's InnoDB record lock: a row of an index page, named by its heap number.
+        "record" => format!(
+            "the row at {} of {}",
+            w.tuple.as_deref().unwrap_or("?"),
+            w.relation.as_deref().unwrap_or("?")
+        ),
+        "user" => format!("{} (GET_LOCK)", w.relation.as_deref().unwrap_or("?")),
+        "metadata" => format!("table {}", w.relation.as_deref().unwrap_or("?")),
         other => match &w.relation {
             Some(rel) => format!("{other} lock on {rel}"),
             None => format!("a {other} lock"),
@@ -205,7 +213,11 @@ pub fn legend(run: &LessonRun) -> Option<String> {
         .any(|e| matches!(e.kind, EventKind::Versions(_)));
     let mut parts = Vec::new();
     if locks {
-        parts.push(format!("{LOCKS_MARK} lock wait (pg_locks)"));
+        let source = match run.engine {
+            crate::model::Engine::Postgres => "pg_locks",
+            crate::model::Engine::Mariadb => "InnoDB monitor, process list",
+        };
+        parts.push(format!("{LOCKS_MARK} lock wait ({source})"));
     }
     if versions {
         parts.push(format!(

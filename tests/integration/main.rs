@@ -30,6 +30,8 @@ mod locking;
 mod mariadb;
 /// Lessons on MariaDB through the CLI (issue 12).
 mod mariadb_lessons;
+/// The locking demos on MariaDB: expectations at every level, determinism, --locks, --versions refused (issue 12).
+mod mariadb_locking;
 mod mariadb_tls;
 /// Issue 10: a student's plain role runs every demo; deadlocks explained from the run.
 mod plain_role;

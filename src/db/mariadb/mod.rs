@@ -7,6 +7,7 @@ pub mod connect;
 pub mod dirs;
 pub mod errors;
 pub mod innodb_status;
+pub mod lock_report;
 pub mod probe;
 pub mod resolve;
 pub mod sandbox;
