@@ -98,9 +98,18 @@ impl Recording {
         }
     }
 
-    /// The recording as JSON, for the `--format json` document's [`JSON_FIELD`].
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+    /// The `--format json` document as printed (pretty, one trailing newline), with this
+    /// recording added as its last field, [`JSON_FIELD`], on one line: the documented fields come
+    /// first and stay as they were, and the recording costs about what the results do.
+    pub fn json_document_text(&self, doc: &serde_json::Value) -> String {
+        let pretty = serde_json::to_string_pretty(doc).unwrap_or_default();
+        let compact = serde_json::to_string(self).unwrap_or_default();
+        match pretty.trim_end().strip_suffix('}') {
+            Some(head) if doc.as_object().is_some_and(|o| !o.is_empty()) => {
+                format!("{},\n  \"{JSON_FIELD}\": {compact}\n}}\n", head.trim_end())
+            }
+            _ => format!("{pretty}\n"),
+        }
     }
 
     /// Writes the recording to `path` (pretty JSON, one trailing newline).
@@ -220,9 +229,22 @@ mod tests {
             "txlab_version": "0.1.0",
             "server": "inside",
             "results": [],
-            JSON_FIELD: rec.to_value(),
         });
-        let back = Recording::parse(&doc.to_string(), "x.json").unwrap();
+        let text = rec.json_document_text(&doc);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["results"], doc["results"],
+            "documented fields as they were"
+        );
+        assert!(text.lines().last().unwrap() == "}" && text.ends_with("}\n"));
+        assert!(
+            text.lines()
+                .rev()
+                .nth(1)
+                .unwrap()
+                .starts_with("  \"recording\": {")
+        );
+        let back = Recording::parse(&text, "x.json").unwrap();
         assert_eq!(back.server, "inside");
     }
 }

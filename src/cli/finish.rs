@@ -26,10 +26,9 @@ pub fn print_document(
             }
         }
         OutputFormat::Json => {
-            let mut doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
+            let doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
             // Additive: what `txlab replay` needs (steps, narration, quiz) rides along.
-            doc[crate::recording::JSON_FIELD] = rec.to_value();
-            print(&render::json::to_text(&doc))?;
+            print(&rec.json_document_text(&doc))?;
         }
         OutputFormat::Markdown => {
             print(&render::markdown::document(&rec.runs, &rec.server))?;

@@ -137,11 +137,11 @@ impl<'a> SpecPrinter<'a> {
                 render::interleavings::render(&heading, lesson, &self.table)
             }
             SpecOutput::Json => {
-                let mut doc = render::json::spec_document(lesson, &self.json_runs, server, cluster);
-                if let Some(rec) = recording {
-                    doc[crate::recording::JSON_FIELD] = rec.to_value();
+                let doc = render::json::spec_document(lesson, &self.json_runs, server, cluster);
+                match recording {
+                    Some(rec) => rec.json_document_text(&doc),
+                    None => render::json::to_text(&doc),
                 }
-                render::json::to_text(&doc)
             }
         }
     }
