@@ -33,12 +33,12 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     if spec::is_spec(args.file()) {
         run_spec_file(url, args, style).await
     } else {
+        refuse_isolationtester_format(args.flags.format)?;
         if args.flags.record.is_some() {
             return Err(TxlabError::BadArguments(
                 "--record saves lesson and .spec runs; --all-permutations on a lesson is not recorded".into(),
             ));
         }
-        refuse_isolationtester_format(args.flags.format)?;
         run_lesson_interleavings(url, args.file(), args, style).await
     }
 }
