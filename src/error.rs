@@ -213,7 +213,7 @@ impl TxlabError {
             TxlabError::MariadbUnreachable { .. } => "is the server running, and are the user and password right? a URL looks like mysql://USER:PASSWORD@HOST:PORT/DB or mysql://USER@localhost/DB?socket=/run/mysqld/mysqld.sock".into(),
             TxlabError::ConnectionLost { .. } => "the server stopped, restarted or ended txlab's session (an administrator, a crash, a shutdown); nothing of the run is left on it once it is back; run the command again then".into(),
             TxlabError::MissingPrivilege { .. } => "txlab needs CREATE on the database to make its own schema (GRANT CREATE ON DATABASE <db> TO <role>), or CREATEDB for .spec files; docs/classroom.md lists what a student's role needs".into(),
-            TxlabError::Recording { .. } => "`txlab replay` reads what `txlab demo … --record FILE` or `txlab run … --record FILE` wrote (docs/output.md, \"Recordings\"); record the run again".into(),
+            TxlabError::Recording { .. } => "`txlab replay` reads what `txlab demo … --record FILE` or `txlab run … --record FILE` wrote, or their `--format json` output (docs/output.md, \"Recordings\"); record the run again".into(),
             TxlabError::RecordingTooNew { .. } => "a newer txlab made this recording: replay it with that version (`txlab --version` shows yours), or record the run again with this one".into(),
             TxlabError::PostgresOnly(_) => "leave out --engine mariadb and mysql:// URLs for this command".into(),
             TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),

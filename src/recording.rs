@@ -3,6 +3,8 @@
 //! versioned JSON. `--record` writes it; `txlab replay` reads it back and hands the same model to
 //! the same renderers, so a lecture prepared with PostgreSQL can be shown without it.
 
+pub mod spec;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -10,10 +12,22 @@ use serde::{Deserialize, Serialize};
 use crate::db::cluster::StartTimings;
 use crate::engine::LessonRun;
 use crate::error::{Result, TxlabError};
+use spec::SpecRecording;
 
-/// The format this txlab writes, and the newest it reads. Bump it when a field changes meaning or
-/// disappears; adding a field with a default does not need a bump.
-pub const FORMAT_VERSION: u64 = 1;
+/// The newest format this txlab reads. Bump it when a field changes meaning or disappears, or when
+/// an older reader would show a recording wrongly; adding a field with a default does not need a
+/// bump. Version 2 added spec runs (`spec`): a version-1 reader would replay one as nothing.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// What a recording of lesson runs is written as: the lowest version that reads it, so a txlab
+/// that knows only version 1 still replays it.
+pub const LESSONS_FORMAT_VERSION: u64 = 1;
+
+/// What a recording of a spec run is written as.
+pub const SPEC_FORMAT_VERSION: u64 = 2;
+
+/// Where the `--format json` document carries the recording (docs/output.md).
+pub const JSON_FIELD: &str = "recording";
 
 /// One recorded command: every run it showed, in order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +45,9 @@ pub struct Recording {
     #[serde(default)]
     pub flags: RecordedFlags,
     pub runs: Vec<LessonRun>,
+    /// A `.spec` run (then `runs` is empty): its permutations as the spec runner reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecRecording>,
 }
 
 /// The classroom flags the recording was made with.
@@ -51,13 +68,47 @@ impl Recording {
         flags: RecordedFlags,
     ) -> Recording {
         Recording {
-            format_version: FORMAT_VERSION,
+            format_version: LESSONS_FORMAT_VERSION,
             txlab_version: env!("CARGO_PKG_VERSION").to_string(),
             server: server.to_string(),
             local_cluster,
             matrix,
             flags,
             runs,
+            spec: None,
+        }
+    }
+
+    /// A recording of a spec run, made by this txlab.
+    pub fn of_spec(
+        spec: SpecRecording,
+        server: &str,
+        local_cluster: Option<StartTimings>,
+    ) -> Recording {
+        Recording {
+            format_version: SPEC_FORMAT_VERSION,
+            spec: Some(spec),
+            ..Recording::new(
+                Vec::new(),
+                server,
+                local_cluster,
+                false,
+                RecordedFlags::default(),
+            )
+        }
+    }
+
+    /// The `--format json` document as printed (pretty, one trailing newline), with this
+    /// recording added as its last field, [`JSON_FIELD`], on one line: the documented fields come
+    /// first and stay as they were, and the recording costs about what the results do.
+    pub fn json_document_text(&self, doc: &serde_json::Value) -> String {
+        let pretty = serde_json::to_string_pretty(doc).unwrap_or_default();
+        let compact = serde_json::to_string(self).unwrap_or_default();
+        match pretty.trim_end().strip_suffix('}') {
+            Some(head) if doc.as_object().is_some_and(|o| !o.is_empty()) => {
+                format!("{},\n  \"{JSON_FIELD}\": {compact}\n}}\n", head.trim_end())
+            }
+            _ => format!("{pretty}\n"),
         }
     }
 
@@ -82,9 +133,9 @@ impl Recording {
         Recording::parse(&text, &path.display().to_string())
     }
 
-    /// Parses a recording; `file` names it in errors. Refuses truncated or foreign JSON, the
-    /// `--format json` document (it lacks the steps, narration and quiz a renderer needs), and a
-    /// newer format version.
+    /// Parses a recording, or the `--format json` document that carries one; `file` names it in
+    /// errors. Refuses truncated or foreign JSON, a `--format json` document without a recording
+    /// (an older txlab's, or `--all-permutations` on a lesson), and a newer format version.
     pub fn parse(text: &str, file: &str) -> Result<Recording> {
         let bad = |reason: String| TxlabError::Recording {
             file: file.to_string(),
@@ -97,14 +148,17 @@ impl Recording {
                 format!("not JSON ({e})")
             })
         })?;
+        let is_json_output = value.get("results").is_some() && value.get("txlab_version").is_some();
+        let value = match value.get(JSON_FIELD) {
+            Some(inner) if is_json_output => inner.clone(),
+            _ => value,
+        };
         let Some(version) = value.get("format_version") else {
-            return Err(bad(
-                if value.get("results").is_some() && value.get("txlab_version").is_some() {
-                    "this is `--format json` output, not a recording: it lacks the steps, narration and quiz that replay needs".into()
-                } else {
-                    "not a txlab recording (no format_version)".into()
-                },
-            ));
+            return Err(bad(if is_json_output {
+                "this `--format json` output carries no recording (an older txlab wrote it, or --all-permutations on a lesson): it lacks the steps, narration and quiz that replay needs".into()
+            } else {
+                "not a txlab recording (no format_version)".into()
+            }));
         };
         let found = version
             .as_u64()
@@ -160,6 +214,37 @@ mod tests {
         let back = Recording::parse(&text, "x.json").unwrap();
         assert_eq!(back.server, "a server");
         assert!(back.matrix);
-        assert_eq!(back.format_version, FORMAT_VERSION);
+        assert_eq!(back.format_version, LESSONS_FORMAT_VERSION);
+        assert!(back.spec.is_none());
+        assert!(
+            !text.contains("\"spec\""),
+            "lesson recordings stay version 1"
+        );
+    }
+
+    #[test]
+    fn the_recording_inside_json_output_is_read() {
+        let rec = Recording::new(Vec::new(), "inside", None, false, RecordedFlags::default());
+        let doc = serde_json::json!({
+            "txlab_version": "0.1.0",
+            "server": "inside",
+            "results": [],
+        });
+        let text = rec.json_document_text(&doc);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["results"], doc["results"],
+            "documented fields as they were"
+        );
+        assert!(text.lines().last().unwrap() == "}" && text.ends_with("}\n"));
+        assert!(
+            text.lines()
+                .rev()
+                .nth(1)
+                .unwrap()
+                .starts_with("  \"recording\": {")
+        );
+        let back = Recording::parse(&text, "x.json").unwrap();
+        assert_eq!(back.server, "inside");
     }
 }

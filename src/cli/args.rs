@@ -102,7 +102,7 @@ pub enum Command {
     List,
     /// Show a recorded run again (`--record FILE`), without a database or server binaries.
     #[command(
-        after_help = "Examples:\n  txlab demo lost-update -l read-committed --record lecture.json\n  txlab replay lecture.json\n  txlab replay lecture.json --format html > handout.html\n  txlab replay lecture.json --step         Enter: next step, Backspace or b: back one step, q: quit"
+        after_help = "Examples:\n  txlab demo lost-update -l read-committed --record lecture.json\n  txlab replay lecture.json\n  txlab replay lecture.json --format html > handout.html\n  txlab replay lecture.json --step         Enter: next step, Backspace or b: back one step, q: quit\n  txlab run deadlock-hard.spec --record spec.json\n  txlab replay spec.json --format isolationtester\n  txlab demo isolation --format json > matrix.json; txlab replay matrix.json"
     )]
     Replay(ReplayArgs),
     /// Print shell completions for bash, zsh or fish.
@@ -297,7 +297,7 @@ fn parse_step_timeout(value: &str) -> Result<u64, String> {
 /// Flags of `txlab replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A recording written by `--record FILE`.
+    /// A recording written by `--record FILE`, or a `--format json` document (it carries one).
     pub file: PathBuf,
 
     /// Output format.

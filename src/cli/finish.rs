@@ -27,7 +27,8 @@ pub fn print_document(
         }
         OutputFormat::Json => {
             let doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
-            print(&render::json::to_text(&doc))?;
+            // Additive: what `txlab replay` needs (steps, narration, quiz) rides along.
+            print(&rec.json_document_text(&doc))?;
         }
         OutputFormat::Markdown => {
             print(&render::markdown::document(&rec.runs, &rec.server))?;

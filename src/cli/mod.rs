@@ -12,6 +12,7 @@ pub mod list;
 pub mod replay;
 pub mod shared;
 pub mod spec;
+pub mod spec_print;
 pub mod suite;
 
 use std::process::ExitCode;

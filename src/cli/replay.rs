@@ -1,5 +1,5 @@
 //! `txlab replay FILE`: a recording (`--record FILE`) shown again through the same renderers, with
-//! no database and no server binaries; `--step` walks through it (see [`crate::classroom::replay`]).
+//! no database and no server binaries (a `.spec` run through [`super::spec_print`]); `--step` walks through it (see [`crate::classroom::replay`]).
 
 use super::args::{OutputFormat, ReplayArgs};
 use super::exit;
@@ -11,9 +11,18 @@ use crate::render::Style;
 /// Reads the recording and prints it in the format asked for.
 pub async fn run(args: &ReplayArgs, style: &Style) -> Result<u8> {
     let rec = Recording::read(&args.file)?;
+    if let Some(spec) = &rec.spec {
+        if args.step {
+            return Err(TxlabError::Classroom(
+                "--step walks through lessons; a .spec recording replays as text, json or isolationtester".into(),
+            ));
+        }
+        super::spec_print::replay(&rec, spec, args.format, style)?;
+        return Ok(exit::OK);
+    }
     if args.format == OutputFormat::Isolationtester {
         return Err(TxlabError::BadArguments(
-            "--format isolationtester needs the run of a .spec; a recording replays text, json, markdown or html".into(),
+            "--format isolationtester needs the run of a .spec; a lesson recording replays text, json, markdown or html".into(),
         ));
     }
     if args.step {

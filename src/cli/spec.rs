@@ -7,14 +7,17 @@ use std::path::Path;
 
 use super::args::{OutputFormat, RunArgs};
 use super::shared::{parse_levels, refuse_isolationtester_format, scheduler_settings};
+use super::spec_print::{SpecOutput, SpecPrinter, print_some};
 use crate::engine::catalog;
-use crate::engine::interleavings::{self, Classification, InterleavingRun};
+use crate::engine::interleavings::{self, InterleavingRun};
 use crate::engine::lesson::Lesson;
-use crate::engine::runner::{LessonRun, RunOptions, SessionInfo};
-use crate::engine::spec_runner::{self, PermutationRun, SpecRunOptions, SpecSummary};
+use crate::engine::runner::{RunOptions, SessionInfo};
+use crate::engine::spec_runner::{self, PermutationRun, SpecRunOptions};
 use crate::error::{Result, TxlabError};
 use crate::lab::Lab;
 use crate::output::print;
+use crate::recording::Recording;
+use crate::recording::spec::{RecordedPermutation, SpecRecording, SpecShape};
 use crate::render::{self, Style};
 use crate::spec::{self, compile::with_all_interleavings};
 
@@ -27,15 +30,15 @@ pub fn handles(args: &RunArgs) -> bool {
 
 /// Runs `txlab run` for a spec, or for a lesson with `--all-permutations`.
 pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8> {
-    if args.flags.record.is_some() {
-        return Err(TxlabError::BadArguments(
-            "--record saves lesson runs; .spec files, --all-permutations and --format isolationtester are not recorded yet".into(),
-        ));
-    }
     if spec::is_spec(args.file()) {
         run_spec_file(url, args, style).await
     } else {
         refuse_isolationtester_format(args.flags.format)?;
+        if args.flags.record.is_some() {
+            return Err(TxlabError::BadArguments(
+                "--record saves lesson and .spec runs; --all-permutations on a lesson is not recorded".into(),
+            ));
+        }
         run_lesson_interleavings(url, args.file(), args, style).await
     }
 }
@@ -64,7 +67,12 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     if let Some(seconds) = args.flags.step_timeout {
         opts.scheduler.step_timeout = std::time::Duration::from_secs(seconds);
     }
-    let result = lab.run(run_spec(&lab, &lesson, &opts, args, style)).await;
+    let spec_run = SpecRun {
+        lesson: &lesson,
+        warnings: &compiled.warnings,
+        opts: &opts,
+    };
+    let result = lab.run(run_spec(&lab, &spec_run, args, style)).await;
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.
         if let Some(database) = &opts.database
@@ -77,142 +85,77 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     result
 }
 
-/// What to print for each permutation, decided before the run.
-enum SpecOutput {
-    Isolationtester,
-    Timelines,
-    Table,
-    Json,
+/// The compiled spec and how to run it.
+struct SpecRun<'a> {
+    lesson: &'a Lesson,
+    warnings: &'a [String],
+    opts: &'a SpecRunOptions,
 }
 
-async fn run_spec(
-    lab: &Lab,
-    lesson: &Lesson,
-    opts: &SpecRunOptions,
-    args: &RunArgs,
-    style: &Style,
-) -> Result<u8> {
+async fn run_spec(lab: &Lab, spec_run: &SpecRun<'_>, args: &RunArgs, style: &Style) -> Result<u8> {
+    let lesson = spec_run.lesson;
     let (server, sandbox) = lab.postgres("an isolationtester spec")?;
-    let output = match (args.flags.format, args.all_permutations) {
-        (OutputFormat::Isolationtester, _) => SpecOutput::Isolationtester,
-        (OutputFormat::Json, _) => SpecOutput::Json,
-        (OutputFormat::Text, true) => SpecOutput::Table,
-        (OutputFormat::Text, false) => SpecOutput::Timelines,
-        (OutputFormat::Markdown | OutputFormat::Html, _) => {
-            return Err(crate::error::TxlabError::BadArguments(
-                "--format markdown and html are handouts for lessons; a .spec prints text, json or isolationtester".into(),
-            ));
-        }
-    };
-    let total = lesson.schedules.len();
-    let bar = render::progress::bar(total as u64, style, "permutations");
-    if let SpecOutput::Isolationtester = output {
-        print(&render::isolationtester::header(lesson))?;
-    }
-    let mut json_runs: Vec<(LessonRun, Option<Classification>)> = Vec::new();
-    let mut table: Vec<InterleavingRun> = Vec::new();
+    let output = SpecOutput::of(args.flags.format, args.all_permutations)?;
+    // The recording is kept for --record, and for the JSON document, which carries it.
+    let keep = args.flags.record.is_some() || output == SpecOutput::Json;
+    let bar = render::progress::bar(lesson.schedules.len() as u64, style, "permutations");
+    let mut printer = SpecPrinter::new(output, lesson, args.all_permutations, style);
+    print_some(&printer.opening())?;
+    let mut recorded: Vec<RecordedPermutation> = Vec::new();
     // The runner's callback cannot stop it: the first failed write is kept, later output skipped,
     // and the error returned once the runner has finished (and cleaned up).
     let mut write_failed: Option<TxlabError> = None;
     let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
-        match output {
-            _ if write_failed.is_some() => {}
-            SpecOutput::Isolationtester => {
-                let text = render::isolationtester::permutation(lesson, infos, run);
-                write_failed = bar
-                    .suspend(|| {
-                        print(&text)?;
-                        for line in render::isolationtester::complaints(lesson, run) {
-                            eprintln!("{line}");
-                        }
-                        Ok(())
-                    })
-                    .err();
-            }
-            SpecOutput::Timelines => {
-                let shown = render::timeline::render(
-                    &LessonRun::permutation(lesson, infos, run, total),
-                    style,
-                );
-                write_failed = bar.suspend(|| print(&format!("{shown}\n"))).err();
-            }
-            SpecOutput::Table => table.push(InterleavingRun {
-                schedule: lesson.schedules[run.index].clone(),
-                class: classify(run),
-                run: None,
-            }),
-            SpecOutput::Json => json_runs.push((
-                LessonRun::permutation(lesson, infos, run, total),
-                args.all_permutations.then(|| classify(run)),
-            )),
+        if keep {
+            recorded.push(RecordedPermutation {
+                sessions: infos.to_vec(),
+                run: run.clone(),
+            });
+        }
+        if write_failed.is_none() {
+            let (text, complaints) = printer.permutation(infos, run);
+            write_failed = bar
+                .suspend(|| {
+                    print_some(&text)?;
+                    for line in complaints {
+                        eprintln!("{line}");
+                    }
+                    Ok(())
+                })
+                .err();
         }
         bar.inc(1);
     };
-    let summary = spec_runner::run_spec(server, sandbox, lesson, opts, &mut on_permutation).await;
+    let summary =
+        spec_runner::run_spec(server, sandbox, lesson, spec_run.opts, &mut on_permutation).await;
     bar.finish_and_clear();
     let summary = summary?;
     if let Some(e) = write_failed {
         return Err(e);
     }
-    match output {
-        SpecOutput::Isolationtester => {}
-        SpecOutput::Timelines => print(&summary_line(lesson, &summary))?,
-        SpecOutput::Table => {
-            let heading = format!(
-                "{}: {} interleavings of {} steps",
-                lesson.id,
-                table.len(),
-                lesson.steps.len()
-            );
-            print(&render::interleavings::render(&heading, lesson, &table))?;
-        }
-        SpecOutput::Json => {
-            let doc = render::json::spec_document(
-                lesson,
-                &json_runs,
-                lab.server.description(),
-                lab.server.local_timings(),
-            );
-            print(&render::json::to_text(&doc))?;
-        }
-    }
-    Ok(super::exit::OK)
-}
-
-fn classify(run: &PermutationRun) -> Classification {
-    match &run.failure {
-        Some(spec_runner::SpecFailure::Steps(why)) => Classification::Failed(why.clone()),
-        _ => Classification::observed(&run.timeline),
-    }
-}
-
-fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
-    let place = match &summary.place {
-        spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
-        spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
-        spec_runner::SpecPlace::Schema(s) => {
-            format!("a fresh schema {s} (this role may not create databases)")
-        }
-    };
-    let role = if summary.superuser {
-        "as superuser"
-    } else {
-        "not as superuser: lc_messages left as the server has it"
-    };
-    format!(
-        "{}\n",
-        render::palette::paint(
-            &format!(
-                "{}: {} permutation{} of {} sessions in {:.1} ms, in {place}, {role}",
-                lesson.id,
-                summary.permutations,
-                if summary.permutations == 1 { "" } else { "s" },
-                lesson.sessions.len(),
-                summary.total_time.as_secs_f64() * 1000.0
-            ),
-            render::palette::Meaning::Dim
+    let rec = keep.then(|| {
+        Recording::of_spec(
+            SpecRecording {
+                spec: SpecShape::of(lesson),
+                all_permutations: args.all_permutations,
+                warnings: spec_run.warnings.to_vec(),
+                permutations: recorded,
+                summary: summary.clone(),
+            },
+            lab.server.description(),
+            lab.server.local_timings(),
         )
-    )
+    });
+    if let (Some(path), Some(rec)) = (&args.flags.record, &rec) {
+        rec.write(path)?;
+    }
+    print_some(&printer.closing(
+        &summary,
+        lab.server.description(),
+        lab.server.local_timings(),
+        rec.as_ref(),
+    ))?;
+    Ok(super::exit::OK)
 }
 
 async fn run_lesson_interleavings(

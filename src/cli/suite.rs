@@ -39,6 +39,11 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
                 .into(),
         ));
     };
+    if args.flags.record.is_some() {
+        return Err(TxlabError::BadArguments(
+            "--record saves one run; a suite is not recorded: record each spec on its own (`txlab run x.spec --record x.json`)".into(),
+        ));
+    }
     let specs = suite_specs(args)?;
     if let Some(odd) = specs.iter().find(|p| !spec::is_spec(p)) {
         return Err(TxlabError::BadArguments(format!(

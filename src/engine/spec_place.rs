@@ -42,7 +42,7 @@ pub fn fresh_database_name() -> String {
 }
 
 /// Where the spec's objects live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SpecPlace {
     /// A database of its own (the normal case).
     Database(String),

@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use super::event::{Completion, ErrorInfo, Event, EventKind, Timeline};
 use super::lesson::Lesson;
 use super::run::SessionInfo;
@@ -54,7 +56,7 @@ impl SpecRunOptions {
 }
 
 /// Why a spec stopped before its last permutation; isolationtester exits at these.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SpecFailure {
     /// Global setup (`session: None`) or a session's setup failed.
     Setup {
@@ -65,8 +67,8 @@ pub enum SpecFailure {
     Steps(String),
 }
 
-/// One permutation as it ran.
-#[derive(Debug, Clone)]
+/// One permutation as it ran (serde: a spec recording carries these).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PermutationRun {
     /// Index into the lesson's schedules.
     pub index: usize,
@@ -84,7 +86,7 @@ pub struct PermutationRun {
 }
 
 /// What a whole spec run was like.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SpecSummary {
     pub place: SpecPlace,
     pub superuser: bool,

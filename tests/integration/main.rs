@@ -41,6 +41,8 @@ mod pools;
 mod render_snapshots;
 /// `--record` and `txlab replay`: byte-for-byte replays, broken files, stepping back.
 mod replay;
+/// Issue 13: spec recordings, `--format json` output replayed, plain-role recordings.
+mod replay_specs;
 /// Issue 10: no password printed, no schema left by a signal at any moment, plain roles.
 mod safety;
 /// Issue 10: twenty students on one server; a server stopped mid-run.

@@ -10,7 +10,7 @@ use crate::util::{self, txlab};
 
 /// The shared server's URL as `txlab_student`, a role created once per test process with just
 /// what docs/classroom.md asks a teacher to grant; `None` (after saying why) when it cannot be.
-fn plain_url() -> Option<String> {
+pub(crate) fn plain_url() -> Option<String> {
     static CREATED: OnceLock<Result<(), String>> = OnceLock::new();
     let created = CREATED.get_or_init(|| {
         let rt = util::runtime();

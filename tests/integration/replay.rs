@@ -9,10 +9,10 @@ use txlab::engine::catalog;
 use crate::util::{output, txlab};
 
 /// A directory of this test's own, removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> TempDir {
+    pub(crate) fn new() -> TempDir {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -24,7 +24,7 @@ impl TempDir {
         TempDir(path)
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -35,12 +35,12 @@ impl Drop for TempDir {
     }
 }
 
-fn lessons_dir() -> PathBuf {
+pub(crate) fn lessons_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
 }
 
 /// `txlab replay FILE ARGS` with no server anywhere: no DATABASE_URL and no server binaries.
-fn replay(file: &Path, args: &[&str]) -> crate::util::Output {
+pub(crate) fn replay(file: &Path, args: &[&str]) -> crate::util::Output {
     let mut cmd = txlab();
     cmd.env_remove("DATABASE_URL")
         .env("TXLAB_PG_BINDIR", "/nonexistent")
