@@ -37,6 +37,13 @@ pub async fn run_engines(
     if plan.options.inspect.versions && engines.contains(&Engine::Mariadb) {
         return Err(crate::error::TxlabError::VersionsOnMariadb);
     }
+    // One file per engine would overwrite itself; a file of both could not be replayed as the
+    // side-by-side run it was. Refuse before anything runs.
+    if plan.record.is_some() && engines.len() > 1 {
+        return Err(crate::error::TxlabError::BadArguments(
+            "--record saves the runs of one engine: record each on its own (`--engine postgres --record pg.json`, `--engine mariadb --record mariadb.json`)".into(),
+        ));
+    }
     let mut all_ok = true;
     let mut all_runs: Vec<LessonRun> = Vec::new();
     let side_by_side = plan.matrix && plan.format == OutputFormat::Text;

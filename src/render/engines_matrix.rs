@@ -181,7 +181,10 @@ mod tests {
             r.anomaly = Some("OTV".into());
         }
         let wide = render(&runs, &Style::plain(200)).unwrap();
-        assert!(wide.contains("\nobserved-transaction-vanishes (OTV)  "), "{wide}");
+        assert!(
+            wide.contains("\nobserved-transaction-vanishes (OTV)  "),
+            "{wide}"
+        );
         let narrow = render(&runs, &Style::plain(40)).unwrap();
         assert!(narrow.contains("… (OTV)"), "{narrow}");
     }

@@ -289,3 +289,29 @@ fn the_html_handout_steps_in_headless_chromium() {
     assert!(dom.contains("<tr data-step=\"3\">"), "{dom}");
     assert!(dom.contains("<tr data-step=\"4\" hidden=\"\">"), "{dom}");
 }
+
+#[test]
+fn recording_both_engines_at_once_is_refused_before_anything_runs() {
+    let dir = TempDir::new();
+    let file = dir.path().join("both.json");
+    let out = txlab()
+        .args(["demo", "dirty-read", "--engine", "all", "--record"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing ran: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: --record saves the runs of one engine"),
+        "{stderr}"
+    );
+    assert!(lines[1].starts_with("hint: "), "{stderr}");
+    assert!(!file.exists(), "no file written");
+}
