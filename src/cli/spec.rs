@@ -67,6 +67,9 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     if let Some(seconds) = args.flags.step_timeout {
         opts.scheduler.step_timeout = std::time::Duration::from_secs(seconds);
     }
+    // Every interleaving includes orders that cannot happen; classify them at once rather than
+    // wait each out to the step timeout (300 s by default).
+    opts.scheduler.reject_impossible = args.all_permutations;
     let spec_run = SpecRun {
         lesson: &lesson,
         warnings: &compiled.warnings,

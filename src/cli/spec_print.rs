@@ -180,6 +180,7 @@ pub fn print_some(text: &str) -> Result<()> {
 fn classify(run: &PermutationRun) -> Classification {
     match &run.failure {
         Some(spec_runner::SpecFailure::Steps(why)) => Classification::Failed(why.clone()),
+        Some(spec_runner::SpecFailure::Impossible(_)) => Classification::Impossible,
         _ => Classification::observed(&run.timeline),
     }
 }

@@ -225,6 +225,6 @@ fn failure_text(lesson: &Lesson, failure: &SpecFailure) -> String {
             "setup of session {} failed: {}:  {}\n",
             lesson.sessions[*s].name, error.severity, error.message
         ),
-        SpecFailure::Steps(why) => format!("{why}\n"),
+        SpecFailure::Steps(why) | SpecFailure::Impossible(why) => format!("{why}\n"),
     }
 }

@@ -65,6 +65,10 @@ pub enum SpecFailure {
     },
     /// The steps could not be run to the end (mutually blocking steps, a timeout…).
     Steps(String),
+    /// `--all-permutations`: the order cannot happen (a step is due on a session that waits for
+    /// a lock only a later step would release). Classified, not waited out to the step timeout;
+    /// the sessions are rolled back and the next permutation runs.
+    Impossible(String),
 }
 
 /// One permutation as it ran (serde: a spec recording carries these).
@@ -215,8 +219,9 @@ pub async fn run_in_place(
             let run = run_permutation(&control, &probe, &mut sessions, lesson, index, opts).await;
             on_permutation(&infos, &run);
             ran += 1;
-            if let Some(failure) = run.failure {
-                return Err(failure_error(lesson, &failure));
+            match run.failure {
+                None | Some(SpecFailure::Impossible(_)) => {}
+                Some(failure) => return Err(failure_error(lesson, &failure)),
             }
         }
         Ok(ran)
@@ -239,7 +244,9 @@ fn failure_error(lesson: &Lesson, failure: &SpecFailure) -> TxlabError {
             };
             TxlabError::Setup(format!("{}:  {}{whose}", error.severity, error.message))
         }
-        SpecFailure::Steps(message) => TxlabError::Schedule(message.clone()),
+        SpecFailure::Steps(message) | SpecFailure::Impossible(message) => {
+            TxlabError::Schedule(message.clone())
+        }
     }
 }
 
@@ -297,10 +304,23 @@ async fn run_permutation(
     let outcome = scheduler.run(&lesson.schedules[index]).await;
     run.schedule_time = clock.elapsed();
     run.timeline = scheduler.take_timeline();
-    if let Err(e) = outcome {
-        run.failure = Some(SpecFailure::Steps(e.to_string()));
-        run.total_time = started.elapsed();
-        return run;
+    match outcome {
+        Ok(()) => {}
+        Err(e @ TxlabError::ImpossibleInterleaving { .. }) => {
+            // The scheduler cancelled what was running; end the sessions' transactions so the
+            // teardown (and the next permutation) finds no lock held.
+            run.failure = Some(SpecFailure::Impossible(e.to_string()));
+            for session in sessions.iter_mut() {
+                let _ = session.run("ROLLBACK").await;
+                let mut discarded = Vec::new();
+                collect_notices(None, session, 0, &mut discarded);
+            }
+        }
+        Err(e) => {
+            run.failure = Some(SpecFailure::Steps(e.to_string()));
+            run.total_time = started.elapsed();
+            return run;
+        }
     }
 
     for (i, def) in lesson.sessions.iter().enumerate() {

@@ -30,7 +30,7 @@ impl LessonRun {
                 SpecFailure::Setup { session, error } => {
                     notes::setup_failed(session.map(|s| lesson.sessions[s].name.as_str()), error)
                 }
-                SpecFailure::Steps(why) => why.clone(),
+                SpecFailure::Steps(why) | SpecFailure::Impossible(why) => why.clone(),
             });
         }
         LessonRun {
