@@ -6,6 +6,7 @@
 
 pub mod schedule;
 pub mod task;
+pub mod waits;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
