@@ -360,7 +360,7 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 );
                 cell.push_hanging(&text, Meaning::Dim, width, 2);
             }
-            EventKind::Acquired { conn, waited } => {
+            EventKind::Acquired { conn, waited, .. } => {
                 if let Some(waited) = waited {
                     let text = format!("↳ got a connection after {} ms:", ms(*waited));
                     cell.push(&text, Meaning::Unblocked, width);

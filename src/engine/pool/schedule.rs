@@ -130,8 +130,12 @@ impl<'r> PoolScheduler<'r> {
     async fn launch(&mut self, step: usize) -> Result<()> {
         let task = self.steps[step].session;
         let launched = Instant::now();
-        if let PoolOp::AwaitSessionEnd { conn } = &self.ops[step] {
-            return self.await_session_end(task, step, conn.clone()).await;
+        match &self.ops[step] {
+            PoolOp::AwaitSessionEnd { conn } => {
+                return self.await_session_end(task, step, conn.clone()).await;
+            }
+            PoolOp::Terminate { conn } => return self.terminate(task, step, conn.clone()).await,
+            _ => {}
         }
         let order = match &self.ops[step] {
             PoolOp::Acquire { conn, wait } => Order::Acquire {
@@ -154,7 +158,9 @@ impl<'r> PoolScheduler<'r> {
                 }
             }
             PoolOp::Release { conn } => Order::Release { conn: conn.clone() },
-            PoolOp::AwaitSessionEnd { .. } => unreachable!("handled above"),
+            PoolOp::AwaitSessionEnd { .. } | PoolOp::Terminate { .. } => {
+                unreachable!("handled above")
+            }
         };
         if !self.tasks[task].send(order) {
             return Err(TxlabError::Schedule(format!("task {} ended", task + 1)));
@@ -181,30 +187,6 @@ impl<'r> PoolScheduler<'r> {
                 });
             }
         }
-    }
-
-    /// Asks the server until it no longer lists the connection's backend; records the end.
-    async fn await_session_end(&mut self, task: usize, step: usize, conn: String) -> Result<()> {
-        let pid = self.pid_of(task, &conn);
-        let started = Instant::now();
-        while self.control.backend_alive(pid).await? {
-            if started.elapsed() > self.settings.step_timeout {
-                return Err(TxlabError::StepTimeout {
-                    step: self.steps[step].name.clone(),
-                    session: format!("task {}", task + 1),
-                    seconds: self.settings.step_timeout.as_secs(),
-                });
-            }
-            tokio::task::yield_now().await;
-        }
-        self.events.record(
-            Instant::now(),
-            Some(task),
-            pid,
-            Some(step),
-            EventKind::SessionEnded { conn },
-        );
-        Ok(())
     }
 
     /// A task whose checkout failed gives back every connection it holds, one reported release
@@ -247,11 +229,14 @@ impl<'r> PoolScheduler<'r> {
             .collect()
     }
 
+    /// The backend of the task's connection `conn`: the one it holds, else the one it last
+    /// gave back under that name; 0 when it never had one.
     pub(super) fn pid_of(&self, task: usize, conn: &str) -> BackendId {
-        self.tasks[task]
-            .held
+        let t = &self.tasks[task];
+        t.held
             .iter()
             .find(|(name, _)| name == conn)
+            .or_else(|| t.released.iter().rev().find(|(name, _)| name == conn))
             .map(|(_, pid)| *pid)
             .unwrap_or(0)
     }
@@ -267,14 +252,18 @@ impl<'r> PoolScheduler<'r> {
             .wait
             .map(|_| at.saturating_duration_since(active.launched));
         match reply {
-            Reply::Acquired { conn, pid } => {
+            Reply::Acquired { conn, pid, took } => {
                 self.tasks[task].held.push((conn.clone(), pid));
                 self.events.record(
                     at,
                     Some(task),
                     pid,
                     step,
-                    EventKind::Acquired { conn, waited },
+                    EventKind::Acquired {
+                        conn,
+                        waited,
+                        took: Some(took),
+                    },
                 );
             }
             Reply::Answer { pid, answer } => {
@@ -284,6 +273,7 @@ impl<'r> PoolScheduler<'r> {
             }
             Reply::Released { conn, pid } => {
                 self.tasks[task].held.retain(|(name, _)| *name != conn);
+                self.tasks[task].released.push((conn.clone(), pid));
                 self.events
                     .record(at, Some(task), pid, step, EventKind::Released { conn });
             }

@@ -138,7 +138,9 @@ impl PoolScheduler<'_> {
                 );
                 Ok(true)
             }
-            PoolOp::Release { .. } | PoolOp::AwaitSessionEnd { .. } => Ok(false),
+            PoolOp::Release { .. } | PoolOp::AwaitSessionEnd { .. } | PoolOp::Terminate { .. } => {
+                Ok(false)
+            }
         }
     }
 
