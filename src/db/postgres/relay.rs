@@ -168,3 +168,41 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A quiet link delivers what the server said meanwhile, and its hang-up, when the client
+    /// next writes; the client's bytes then go nowhere (the server is gone).
+    #[tokio::test]
+    async fn a_quiet_link_delivers_the_servers_last_words_when_next_used() {
+        let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let relay = Relay::start(Target::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        })
+        .unwrap();
+        let mut client = TcpStream::connect(("127.0.0.1", relay.port()))
+            .await
+            .unwrap();
+        let (mut backend, _) = server.accept().await.unwrap();
+        let mut buf = [0u8; 16];
+        // Awake: both ways at once.
+        client.write_all(b"hi").await.unwrap();
+        backend.read_exact(&mut buf[..2]).await.unwrap();
+        assert_eq!(&buf[..2], b"hi");
+        backend.write_all(b"ok").await.unwrap();
+        client.read_exact(&mut buf[..2]).await.unwrap();
+        assert_eq!(&buf[..2], b"ok");
+        // Quiet: the server says goodbye and hangs up; the client learns it on its next write.
+        relay.quiet();
+        backend.write_all(b"bye").await.unwrap();
+        drop(backend);
+        client.write_all(b"q").await.unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"bye");
+    }
+}
