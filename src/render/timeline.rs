@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::cell::{Cell, painted, width_of};
 use super::describe::{ms, results, who};
-use super::inspect::{cycle_drawing, lock_cell, view_cell};
+use super::inspect::{cycle_drawing, lock_cell, task_cycle_drawing, view_cell};
 use super::palette::{Meaning, lane, paint};
 use super::style::Style;
 use super::verdict::verdict_lines;
@@ -338,12 +338,12 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                     t: Some(event.t),
                     session: Some(session),
                     cells: Vec::new(),
-                    wide: Some(lock_cell(run, report, wide_width)),
-                    drawing: report
-                        .cycle
-                        .as_ref()
-                        .map(|c| cycle_drawing(run, c))
-                        .unwrap_or_default(),
+                    wide: Some(lock_cell(run, report, event.t, wide_width)),
+                    drawing: match (&report.task_cycle, &report.cycle) {
+                        (Some(hops), _) => task_cycle_drawing(run, hops),
+                        (None, Some(c)) => cycle_drawing(run, c),
+                        (None, None) => Vec::new(),
+                    },
                 });
                 i += 1;
                 continue;

@@ -308,3 +308,61 @@ fn json_names_the_error_the_stale_connection_gave() {
     let text = doc.to_string();
     assert!(text.contains("57P01"), "{text}");
 }
+
+#[test]
+fn with_locks_the_pool_deadlock_is_a_cycle_through_the_pool_in_the_events_and_the_json() {
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    let lesson = catalog::find("pool-deadlock-broken").unwrap();
+    let options = txlab::engine::RunOptions {
+        inspect: txlab::engine::Inspect {
+            locks: true,
+            versions: false,
+        },
+        ..txlab::engine::RunOptions::default()
+    };
+    let run = util::runs::run_with(
+        &rt,
+        &sandbox,
+        &lesson,
+        IsolationLevel::ReadCommitted,
+        &options,
+    );
+    let reports: Vec<_> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Locks(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 2, "one report per task seen waiting");
+    // No waiter on the server, both times; the second report closes the cycle.
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.waits.is_empty() && r.cycle.is_none())
+    );
+    assert_eq!(reports[0].pool_waits.len(), 1);
+    assert_eq!(reports[0].task_cycle, None);
+    let tasks: Vec<usize> = reports[1]
+        .task_cycle
+        .as_ref()
+        .expect("a cycle through the pool")
+        .iter()
+        .map(|h| h.task)
+        .collect();
+    assert_eq!(tasks, vec![0, 1]);
+    let doc = json::document(&[run], "PostgreSQL", None);
+    let locks: Vec<&serde_json::Value> = doc["results"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "locks")
+        .collect();
+    assert_eq!(locks.len(), 2, "{doc}");
+    let last = &locks[1]["locks"];
+    assert_eq!(last["task_cycle"][0]["via"], "pool", "{last}");
+    assert_eq!(last["pool_waits"][1]["holders"], serde_json::json!([0, 1]));
+}

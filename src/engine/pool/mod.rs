@@ -4,6 +4,7 @@
 //! order and tells a wait for a connection (seen from the pool) from a wait for a lock (seen from
 //! the server). The pool itself is `db::ConnectionPool`; nothing here names a driver.
 
+pub mod locks;
 pub mod schedule;
 pub mod session_end;
 pub mod task;
@@ -66,7 +67,8 @@ pub async fn run_schedule(
         control,
         clock,
         opts.scheduler,
-    );
+    )
+    .with_locks(opts.inspect.locks);
     let ran = scheduler.run(&lesson.schedules[0]).await;
     let schedule_time = clock.elapsed();
     let timeline = scheduler.take_timeline();

@@ -48,6 +48,8 @@ pub struct PoolScheduler<'r> {
     pub(super) events: Recorder,
     /// Set when the run reached a pool deadlock.
     pub deadlock: Option<PoolDeadlock>,
+    /// `--locks`: record who waits for whom whenever a task is seen waiting.
+    pub(super) locks: bool,
 }
 
 impl<'r> PoolScheduler<'r> {
@@ -75,7 +77,14 @@ impl<'r> PoolScheduler<'r> {
             order: Vec::new(),
             events: Recorder::new(clock),
             deadlock: None,
+            locks: false,
         }
+    }
+
+    /// With `--locks`: a lock report (server and pool edges) each time a task is seen waiting.
+    pub fn with_locks(mut self, locks: bool) -> Self {
+        self.locks = locks;
+        self
     }
 
     /// The events recorded, leaving an empty timeline behind.
@@ -177,6 +186,7 @@ impl<'r> PoolScheduler<'r> {
                 return self.give_back_if_failed(task).await;
             }
             if self.observe(task, step).await? {
+                self.inspect_locks(Instant::now(), task, step).await;
                 return Ok(());
             }
             if launched.elapsed() > self.settings.step_timeout {
