@@ -361,6 +361,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 cell.push_hanging(&text, Meaning::Dim, width, 2);
             }
             EventKind::Acquired { conn, waited, .. } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 if let Some(waited) = waited {
                     let text = format!("↳ got a connection after {} ms:", ms(*waited));
                     cell.push(&text, Meaning::Unblocked, width);
@@ -369,6 +372,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 cell.push_hanging(&text, Meaning::Ok, width, 2);
             }
             EventKind::SessionEnded { conn } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 let text = format!("✗ the server ended the session of '{conn}'");
                 cell.push_hanging(&text, Meaning::Aborted, width, 2);
             }
@@ -382,6 +388,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 holders,
                 server_waiters,
             } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 let names: Vec<&str> = holders
                     .iter()
                     .filter_map(|&h| run.sessions.get(h).map(|s| s.name.as_str()))
@@ -413,6 +422,20 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
         i += 1;
     }
     rows
+}
+
+/// A pool step's `say` (acquire, terminate…: steps without SQL to launch), shown with the
+/// step's first event only.
+fn first_say_of_step<'r>(run: &'r LessonRun, events: &[&Event], i: usize) -> Option<&'r str> {
+    let event = events[i];
+    let step = event.step?;
+    if events[..i]
+        .iter()
+        .any(|e| e.step == Some(step) && e.session == event.session)
+    {
+        return None;
+    }
+    run.steps.get(step)?.say.as_deref()
 }
 
 fn completion_lines(
