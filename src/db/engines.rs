@@ -258,6 +258,15 @@ impl Connected {
         }
     }
 
+    /// Ends backend `pid` (`pg_terminate_backend`; a plain role may end its own role's
+    /// backends), as the stale-connection lesson's failover. PostgreSQL only.
+    pub async fn terminate_backend(&self, pid: BackendId) -> Result<bool> {
+        match &self.inner {
+            Inner::Postgres(c) => c.terminate_backend(pid).await,
+            Inner::Mariadb { .. } => Err(TxlabError::PostgresOnly("terminating a session".into())),
+        }
+    }
+
     /// Which engine this connection talks to.
     pub fn engine(&self) -> Engine {
         match &self.inner {

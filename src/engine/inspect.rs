@@ -72,7 +72,11 @@ impl<'a> Inspector<'a> {
     pub async fn locks(&self, pids: &[i32]) -> Option<LockReport> {
         let waits = self.control.lock_waits(pids).await?;
         let cycle = LockReport::find_cycle(&waits, pids);
-        Some(LockReport { waits, cycle })
+        Some(LockReport {
+            waits,
+            cycle,
+            ..LockReport::default()
+        })
     }
 
     /// What every session sees right now. `busy[i]` marks sessions running a step; they are not

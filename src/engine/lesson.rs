@@ -73,6 +73,10 @@ pub enum PoolOp {
     /// Wait until the server has ended `conn`'s session (it no longer lists the backend), e.g.
     /// after `idle_in_transaction_session_timeout`: a wait on the server's clock, observed.
     AwaitSessionEnd { conn: String },
+    /// The server ends the session of the backend the task's connection `conn` has (or had,
+    /// when it rests in the pool): `pg_terminate_backend`, as a failover or an idle timeout
+    /// would; then wait until the server no longer lists it.
+    Terminate { conn: String },
 }
 
 impl PoolOp {
@@ -82,7 +86,8 @@ impl PoolOp {
             PoolOp::Acquire { conn, .. }
             | PoolOp::Run { conn }
             | PoolOp::Release { conn }
-            | PoolOp::AwaitSessionEnd { conn } => conn,
+            | PoolOp::AwaitSessionEnd { conn }
+            | PoolOp::Terminate { conn } => conn,
         }
     }
 }

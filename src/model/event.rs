@@ -85,6 +85,10 @@ pub enum EventKind {
         conn: String,
         /// How long the checkout waited, when it was seen waiting for the pool first.
         waited: Option<Duration>,
+        /// How long the checkout took in all, the pool's recycling check (a round trip with
+        /// `verified`) included; `None` in runs recorded before it was measured.
+        #[serde(default)]
+        took: Option<Duration>,
     },
     /// The task gave connection `conn` back to the pool.
     Released { conn: String },

@@ -2,21 +2,24 @@
 //! which lock, a deadlock's wait-for cycle, and the row versions a session sees. Shared by the
 //! terminal timeline, the markdown handout and the HTML page, so all three say the same thing.
 
+use std::time::Duration;
+
 use super::cell::{Cell, width_of};
-use super::describe::who;
+use super::describe::{who, who_at};
 use super::palette::Meaning;
 use crate::engine::run::LessonRun;
-use crate::model::inspect::{LockReport, LockWait, View};
+use crate::model::inspect::{LockReport, LockWait, PoolWait, TaskHop, Via, View};
 
 /// The mark in front of row-version lines.
 pub const VERSIONS_MARK: &str = "▤";
 /// The mark in front of lock-wait lines.
 pub const LOCKS_MARK: &str = "⚑";
 
-/// One wait in a sentence: who waits for whom, on what, and what the holder holds.
-pub fn wait_sentence(run: &LessonRun, w: &LockWait) -> String {
-    let waiter = who(run, w.waiter);
-    let holder = who(run, w.holder);
+/// One wait in a sentence: who waits for whom, on what, and what the holder holds (`at`: when,
+/// which names a pool lesson's backends after the task holding them then).
+pub fn wait_sentence(run: &LessonRun, w: &LockWait, at: Duration) -> String {
+    let waiter = who_at(run, w.waiter, at);
+    let holder = who_at(run, w.holder, at);
     let object = match w.locktype.as_str() {
         "transactionid" => {
             let xact = format!("transaction {}", w.transaction.as_deref().unwrap_or("?"));
@@ -60,10 +63,13 @@ pub fn wait_sentence(run: &LessonRun, w: &LockWait) -> String {
     )
 }
 
-/// The lines of a lock report, for a cell `width` columns wide (a deadlock's drawing apart:
-/// [`cycle_drawing`]).
-pub fn lock_cell(run: &LessonRun, report: &LockReport, width: usize) -> Cell {
+/// The lines of a lock report taken at `at`, for a cell `width` columns wide (a deadlock's
+/// drawing apart: [`cycle_drawing`], [`task_cycle_drawing`]).
+pub fn lock_cell(run: &LessonRun, report: &LockReport, at: Duration, width: usize) -> Cell {
     let mut cell = Cell::default();
+    if !report.pool_waits.is_empty() {
+        return pool_lock_cell(run, report, at, width);
+    }
     if report.waits.is_empty() {
         cell.push_hanging(
             &format!(
@@ -77,7 +83,7 @@ pub fn lock_cell(run: &LessonRun, report: &LockReport, width: usize) -> Cell {
     }
     for w in &report.waits {
         cell.push_hanging(
-            &format!("{LOCKS_MARK} {}", wait_sentence(run, w)),
+            &format!("{LOCKS_MARK} {}", wait_sentence(run, w, at)),
             Meaning::Waiting,
             width,
             2,
@@ -92,6 +98,97 @@ pub fn lock_cell(run: &LessonRun, report: &LockReport, width: usize) -> Cell {
         );
     }
     cell
+}
+
+/// A pool lesson's report: the server's lock waits (or that it sees none), the pool's waits
+/// for a connection, and a deadlock through the pool.
+fn pool_lock_cell(run: &LessonRun, report: &LockReport, at: Duration, width: usize) -> Cell {
+    let mut cell = Cell::default();
+    if report.waits.is_empty() {
+        cell.push_hanging(
+            &format!("{LOCKS_MARK} the server sees no lock wait among the pool's connections"),
+            Meaning::Dim,
+            width,
+            2,
+        );
+    }
+    for w in &report.waits {
+        cell.push_hanging(
+            &format!("{LOCKS_MARK} {}", wait_sentence(run, w, at)),
+            Meaning::Waiting,
+            width,
+            2,
+        );
+    }
+    for p in &report.pool_waits {
+        cell.push_hanging(
+            &format!("{LOCKS_MARK} {}", pool_wait_sentence(run, p)),
+            Meaning::Waiting,
+            width,
+            2,
+        );
+    }
+    if let Some(hops) = &report.task_cycle {
+        let text = if hops.iter().all(|h| h.via == Via::Pool) {
+            "deadlock through the pool: each task waits for a connection the next one holds; the \
+             server sees no lock wait, so no deadlock detector breaks it: only the pool's wait \
+             timeout does"
+        } else {
+            "deadlock through the pool and a lock: the server sees the lock wait but not the \
+             pool's, so its deadlock detector finds no cycle: only the pool's wait timeout ends it"
+        };
+        cell.push_hanging(text, Meaning::Aborted, width, 2);
+    }
+    cell
+}
+
+/// A task's wait for a connection, as the pool counts it.
+fn pool_wait_sentence(run: &LessonRun, p: &PoolWait) -> String {
+    let holders: Vec<String> = p.holders.iter().map(|&t| task_name(run, t)).collect();
+    format!(
+        "{} waits for a connection: the pool's {} are held by {} (the pool's own count; the \
+         server cannot see this wait)",
+        task_name(run, p.task),
+        p.size,
+        holders.join(", ")
+    )
+}
+
+fn task_name(run: &LessonRun, task: usize) -> String {
+    run.sessions
+        .get(task)
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| format!("task {}", task + 1))
+}
+
+/// A wait-for cycle among a pool lesson's tasks, through the pool and through locks, as a small
+/// text graph (fixed layout: never wrapped).
+///
+/// ```text
+///   t1 ──waits for a connection held by──▶ t2 ──waits for a connection held by──┐
+///     ▲                                                                          │
+///     └──────────────────────────────────────────────────────────────────────────┘
+/// ```
+pub fn task_cycle_drawing(run: &LessonRun, hops: &[TaskHop]) -> Vec<String> {
+    let label = |via: Via| match via {
+        Via::Pool => "waits for a connection held by",
+        Via::Lock => "waits for a lock held by",
+    };
+    let mut top = String::from("  ");
+    for (i, hop) in hops.iter().enumerate() {
+        top.push_str(&task_name(run, hop.task));
+        match i + 1 < hops.len() {
+            true => top.push_str(&format!(" ──{}──▶ ", label(hop.via))),
+            false => top.push_str(&format!(" ──{}──┐", label(hop.via))),
+        }
+    }
+    let corner = width_of(&top) - 1;
+    let inner = corner.saturating_sub(5);
+    vec![
+        top,
+        format!("    ▲{}│", " ".repeat(inner)),
+        format!("    └{}┘", "─".repeat(inner)),
+    ]
 }
 
 /// A wait-for cycle as a small text graph (fixed layout: never wrapped).
@@ -243,5 +340,30 @@ mod tests {
         assert_eq!(lines[1].chars().nth(4), Some('▲'));
         assert_eq!(lines[2].chars().nth(4), Some('└'));
         assert!(lines[0].contains("alice's phone ──waits for──▶ bob's laptop"));
+    }
+
+    #[test]
+    fn the_task_cycle_drawing_closes_its_loop_under_the_first_task() {
+        let run = crate::render::testing::two_session_run();
+        let hops = [
+            TaskHop {
+                task: 0,
+                via: Via::Pool,
+            },
+            TaskHop {
+                task: 1,
+                via: Via::Lock,
+            },
+        ];
+        let lines = task_cycle_drawing(&run, &hops);
+        let corner = lines[0].chars().count() - 1;
+        assert!(
+            lines[0].ends_with("──waits for a lock held by──┐"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1].chars().nth(corner), Some('│'), "{lines:#?}");
+        assert_eq!(lines[2].chars().nth(corner), Some('┘'), "{lines:#?}");
+        assert_eq!(lines[1].chars().nth(4), Some('▲'));
+        assert!(lines[0].contains(" ──waits for a connection held by──▶ "));
     }
 }

@@ -186,10 +186,11 @@ fn events(run: &LessonRun) -> Vec<Value> {
                 v["server_waiters"] = json!(server_waiters);
                 out.push(v);
             }
-            EventKind::Acquired { conn, waited } => {
+            EventKind::Acquired { conn, waited, took } => {
                 let mut v = base("acquired");
                 v["conn"] = json!(conn);
                 v["waited_ms"] = json!(waited.map(|w| (millis(w) * 1000.0).round() / 1000.0));
+                v["checkout_ms"] = json!(took.map(|w| (millis(w) * 1000.0).round() / 1000.0));
                 out.push(v);
             }
             EventKind::SessionEnded { conn } => {

@@ -165,6 +165,7 @@ pub fn two_session_run() -> LessonRun {
                     row: Some("(0,1) of account".into()),
                 }],
                 cycle: None,
+                ..LockReport::default()
             }),
         ),
         ev(

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::cell::{Cell, painted, width_of};
 use super::describe::{ms, results, who};
-use super::inspect::{cycle_drawing, lock_cell, view_cell};
+use super::inspect::{cycle_drawing, lock_cell, task_cycle_drawing, view_cell};
 use super::palette::{Meaning, lane, paint};
 use super::style::Style;
 use super::verdict::verdict_lines;
@@ -338,12 +338,12 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                     t: Some(event.t),
                     session: Some(session),
                     cells: Vec::new(),
-                    wide: Some(lock_cell(run, report, wide_width)),
-                    drawing: report
-                        .cycle
-                        .as_ref()
-                        .map(|c| cycle_drawing(run, c))
-                        .unwrap_or_default(),
+                    wide: Some(lock_cell(run, report, event.t, wide_width)),
+                    drawing: match (&report.task_cycle, &report.cycle) {
+                        (Some(hops), _) => task_cycle_drawing(run, hops),
+                        (None, Some(c)) => cycle_drawing(run, c),
+                        (None, None) => Vec::new(),
+                    },
                 });
                 i += 1;
                 continue;
@@ -360,7 +360,10 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 );
                 cell.push_hanging(&text, Meaning::Dim, width, 2);
             }
-            EventKind::Acquired { conn, waited } => {
+            EventKind::Acquired { conn, waited, .. } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 if let Some(waited) = waited {
                     let text = format!("↳ got a connection after {} ms:", ms(*waited));
                     cell.push(&text, Meaning::Unblocked, width);
@@ -369,6 +372,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 cell.push_hanging(&text, Meaning::Ok, width, 2);
             }
             EventKind::SessionEnded { conn } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 let text = format!("✗ the server ended the session of '{conn}'");
                 cell.push_hanging(&text, Meaning::Aborted, width, 2);
             }
@@ -382,6 +388,9 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
                 holders,
                 server_waiters,
             } => {
+                if let Some(say) = first_say_of_step(run, &events, i) {
+                    cell.push_hanging(&format!("» {say}"), Meaning::Dim, width, 2);
+                }
                 let names: Vec<&str> = holders
                     .iter()
                     .filter_map(|&h| run.sessions.get(h).map(|s| s.name.as_str()))
@@ -413,6 +422,20 @@ pub(crate) fn rows(run: &LessonRun, n: usize, width: usize, wide_width: usize) -
         i += 1;
     }
     rows
+}
+
+/// A pool step's `say` (acquire, terminate…: steps without SQL to launch), shown with the
+/// step's first event only.
+fn first_say_of_step<'r>(run: &'r LessonRun, events: &[&Event], i: usize) -> Option<&'r str> {
+    let event = events[i];
+    let step = event.step?;
+    if events[..i]
+        .iter()
+        .any(|e| e.step == Some(step) && e.session == event.session)
+    {
+        return None;
+    }
+    run.steps.get(step)?.say.as_deref()
 }
 
 fn completion_lines(

@@ -11,7 +11,7 @@ use crate::util;
 use crate::util::normalise::{Layout, normalise};
 
 const ROUNDS: usize = 20;
-const DEMOS: &[&str] = &["pool-deadlock", "idle-in-transaction"];
+const DEMOS: &[&str] = &["pool-deadlock", "idle-in-transaction", "stale-connection"];
 
 fn run(id: &str) -> LessonRun {
     let rt = util::runtime();
@@ -182,4 +182,187 @@ fn the_server_ends_the_idle_transaction_and_the_application_learns_it_next() {
         "{}",
         verdict.detail
     );
+}
+
+/// The step errors of task `task`, as `SQLSTATE` strings, in order.
+fn task_errors(run: &LessonRun, task: usize) -> Vec<String> {
+    run.timeline
+        .events
+        .iter()
+        .filter(|e| e.session == Some(task))
+        .filter_map(|e| match &e.kind {
+            EventKind::Completed(c) => c.error.as_ref().map(|x| x.sqlstate.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The backends handed out, checkout by checkout.
+fn checkout_pids(run: &LessonRun) -> Vec<i32> {
+    run.timeline
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Acquired { .. }))
+        .map(|e| e.pid)
+        .collect()
+}
+
+#[test]
+fn fast_recycling_hands_out_the_terminated_connection_and_the_statement_fails() {
+    let run = run("stale-connection-broken");
+    // The termination was observed before request 3 asked for a connection.
+    let ended = run
+        .timeline
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::SessionEnded { .. }))
+        .expect("the server ended the session");
+    let third = run
+        .timeline
+        .events
+        .iter()
+        .rposition(|e| matches!(e.kind, EventKind::Acquired { .. }))
+        .unwrap();
+    assert!(ended < third);
+    // One backend throughout: the dead one was handed out again.
+    let pids = checkout_pids(&run);
+    assert_eq!(pids.len(), 3);
+    assert!(pids.iter().all(|&p| p == pids[0]), "{pids:?}");
+    assert_eq!(task_errors(&run, 2), vec!["57P01".to_string()]);
+    let verdict = run.verdict.as_ref().unwrap();
+    assert_eq!(verdict.outcome, Outcome::Occurred, "{}", verdict.detail);
+    assert!(
+        verdict
+            .detail
+            .contains("57P01 terminating connection due to administrator command"),
+        "{}",
+        verdict.detail
+    );
+    assert!(
+        verdict.detail.contains("Orders saved: 2"),
+        "{}",
+        verdict.detail
+    );
+}
+
+#[test]
+fn verified_recycling_replaces_the_terminated_connection_at_a_round_trip_per_checkout() {
+    let fast = run("stale-connection-broken");
+    let verified = run("stale-connection-verified");
+    let pids = checkout_pids(&verified);
+    assert_eq!(pids.len(), 3);
+    assert_eq!(pids[0], pids[1], "request 2 reuses request 1's connection");
+    assert_ne!(pids[1], pids[2], "request 3 gets a new connection");
+    assert!(task_errors(&verified, 2).is_empty());
+    let verdict = verified.verdict.as_ref().unwrap();
+    assert_eq!(verdict.outcome, Outcome::Prevented, "{}", verdict.detail);
+    assert!(
+        verdict.detail.contains("Orders saved: 3"),
+        "{}",
+        verdict.detail
+    );
+    // What each costs, from the runs: request 2's checkout of a healthy, reused connection.
+    let took = |run: &LessonRun| {
+        run.timeline
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Acquired { took, .. } => *took,
+                _ => None,
+            })
+            .nth(1)
+            .expect("request 2's checkout was timed")
+    };
+    // Both are measured (their ratio is wall clock, so it is shown, not asserted).
+    assert!(took(&fast) > std::time::Duration::ZERO);
+    assert!(took(&verified) > std::time::Duration::ZERO);
+    for run in [&fast, &verified] {
+        let detail = &run.verdict.as_ref().unwrap().detail;
+        let figure = detail
+            .split("handing out a connection the pool already had took ")
+            .nth(1)
+            .and_then(|rest| rest.split(" ms on average").next())
+            .and_then(|ms| ms.parse::<f64>().ok());
+        assert!(figure.is_some_and(|ms| ms > 0.0), "{detail}");
+    }
+    let doc = json::document(&[verified], "PostgreSQL", None);
+    let acquired: Vec<&serde_json::Value> = doc["results"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "acquired")
+        .collect();
+    assert_eq!(acquired.len(), 3);
+    assert!(
+        acquired.iter().all(|e| e["checkout_ms"].is_number()),
+        "{doc}"
+    );
+}
+
+#[test]
+fn json_names_the_error_the_stale_connection_gave() {
+    let run = run("stale-connection-broken");
+    let doc = json::document(&[run], "PostgreSQL", None);
+    let events = doc["results"][0]["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "session-ended"), "{doc}");
+    let text = doc.to_string();
+    assert!(text.contains("57P01"), "{text}");
+}
+
+#[test]
+fn with_locks_the_pool_deadlock_is_a_cycle_through_the_pool_in_the_events_and_the_json() {
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    let lesson = catalog::find("pool-deadlock-broken").unwrap();
+    let options = txlab::engine::RunOptions {
+        inspect: txlab::engine::Inspect {
+            locks: true,
+            versions: false,
+        },
+        ..txlab::engine::RunOptions::default()
+    };
+    let run = util::runs::run_with(
+        &rt,
+        &sandbox,
+        &lesson,
+        IsolationLevel::ReadCommitted,
+        &options,
+    );
+    let reports: Vec<_> = run
+        .timeline
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Locks(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 2, "one report per task seen waiting");
+    // No waiter on the server, both times; the second report closes the cycle.
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.waits.is_empty() && r.cycle.is_none())
+    );
+    assert_eq!(reports[0].pool_waits.len(), 1);
+    assert_eq!(reports[0].task_cycle, None);
+    let tasks: Vec<usize> = reports[1]
+        .task_cycle
+        .as_ref()
+        .expect("a cycle through the pool")
+        .iter()
+        .map(|h| h.task)
+        .collect();
+    assert_eq!(tasks, vec![0, 1]);
+    let doc = json::document(&[run], "PostgreSQL", None);
+    let locks: Vec<&serde_json::Value> = doc["results"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "locks")
+        .collect();
+    assert_eq!(locks.len(), 2, "{doc}");
+    let last = &locks[1]["locks"];
+    assert_eq!(last["task_cycle"][0]["via"], "pool", "{last}");
+    assert_eq!(last["pool_waits"][1]["holders"], serde_json::json!([0, 1]));
 }

@@ -72,3 +72,45 @@ fn the_full_matrix() {
         render::matrix::render(&runs, &Style::plain(WIDTH))
     );
 }
+
+/// `--locks` in a pool lesson: the server sees no lock wait; the pool's waits and the cycle
+/// through the pool are drawn from the pool's own state (issue 15).
+#[test]
+fn pool_deadlock_with_locks() {
+    let rt = util::runtime();
+    let sandbox = util::sandbox();
+    let lesson = catalog::find("pool-deadlock-broken").unwrap();
+    let options = txlab::engine::RunOptions {
+        inspect: txlab::engine::Inspect {
+            locks: true,
+            versions: false,
+        },
+        ..txlab::engine::RunOptions::default()
+    };
+    let run = normalise(
+        util::runs::run_with(
+            &rt,
+            &sandbox,
+            &lesson,
+            IsolationLevel::ReadCommitted,
+            &options,
+        ),
+        Layout::Timeline,
+    );
+    insta::assert_snapshot!("pool_deadlock_locks", timeline(&run));
+}
+
+/// The stale connection handed out by fast recycling, and the error its statement got.
+#[test]
+fn stale_connection_with_fast_recycling() {
+    let mut run = run("stale-connection-broken", IsolationLevel::ReadCommitted);
+    // The checkout time measured in the run is wall clock: shown as N.NNN.
+    let verdict = run.verdict.as_mut().unwrap();
+    let (before, after) = verdict
+        .detail
+        .split_once(" took ")
+        .expect("the verdict shows the checkout time");
+    let (_, rest) = after.split_once(" ms on average").unwrap();
+    verdict.detail = format!("{before} took N.NNN ms on average{rest}");
+    insta::assert_snapshot!("stale_connection_broken", timeline(&run));
+}

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod inspect;
 pub mod pool;
 pub mod probe;
+pub mod relay;
 pub mod sandbox;
 pub mod tls;
 

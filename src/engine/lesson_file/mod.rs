@@ -132,6 +132,8 @@ struct FileStep {
     timeout_ms: Option<u64>,
     /// Pool lessons: wait until the server has ended this connection's session.
     await_session_end: Option<String>,
+    /// Pool lessons: the server terminates this connection's backend (`pg_terminate_backend`).
+    terminate: Option<String>,
     say: Option<String>,
     #[serde(default)]
     capture: OneOrMany,
@@ -233,6 +235,7 @@ pub fn parse_lesson(text: &str, file: &str, fallback_id: &str) -> Result<Lesson>
             && s.acquire.is_none()
             && s.release.is_none()
             && s.await_session_end.is_none()
+            && s.terminate.is_none()
         {
             return Err(err(
                 Some(s.session.span()),
@@ -501,5 +504,18 @@ release = "first"
         );
         let e = parse_lesson(&text, "p.toml", "p").unwrap_err().to_string();
         assert!(e.starts_with("p.toml:5: step 1 (task t1)"), "{e}");
+    }
+
+    #[test]
+    fn a_terminate_step_names_the_connection_whose_session_the_server_ends() {
+        let text = format!("{POOLED}\n[[step]]\ntask = \"t1\"\nterminate = \"first\"\n");
+        let lesson = parse_lesson(&text, "p.toml", "p").unwrap();
+        let ops = lesson.pool.expect("a [pool]").ops;
+        assert_eq!(
+            ops.last(),
+            Some(&PoolOp::Terminate {
+                conn: "first".into()
+            })
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! `[pool]` and the pool steps (`acquire`, `on`, `release`, `await_session_end`) of a pool lesson.
+//! `[pool]` and the pool steps (`acquire`, `on`, `release`, `await_session_end`, `terminate`) of
+//! a pool lesson.
 
 use serde::Deserialize;
 
@@ -39,6 +40,10 @@ pub(super) fn pool_plan(
     for (i, s) in steps.iter().enumerate() {
         if let Some(conn) = &s.await_session_end {
             ops.push(PoolOp::AwaitSessionEnd { conn: conn.clone() });
+            continue;
+        }
+        if let Some(conn) = &s.terminate {
+            ops.push(PoolOp::Terminate { conn: conn.clone() });
             continue;
         }
         let op = match (&s.acquire, &s.release, &s.on) {

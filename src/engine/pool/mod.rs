@@ -4,14 +4,17 @@
 //! order and tells a wait for a connection (seen from the pool) from a wait for a lock (seen from
 //! the server). The pool itself is `db::ConnectionPool`; nothing here names a driver.
 
+pub mod locks;
 pub mod schedule;
+pub mod session_end;
 pub mod task;
+pub mod waits;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::event::Timeline;
-use super::lesson::{Lesson, StepDef};
+use super::lesson::{Lesson, PoolOp, StepDef};
 use super::runner::RunOptions;
 use crate::db::{Connected, ConnectionPool, Sandbox, Server};
 use crate::error::{Result, TxlabError};
@@ -51,6 +54,9 @@ pub async fn run_schedule(
         pg_sandbox.application_name(),
         schema,
         plan.settings,
+        plan.ops
+            .iter()
+            .any(|op| matches!(op, PoolOp::Terminate { .. })),
     )?;
     let clock = Instant::now();
     let mut scheduler = PoolScheduler::new(
@@ -61,7 +67,8 @@ pub async fn run_schedule(
         control,
         clock,
         opts.scheduler,
-    );
+    )
+    .with_locks(opts.inspect.locks);
     let ran = scheduler.run(&lesson.schedules[0]).await;
     let schedule_time = clock.elapsed();
     let timeline = scheduler.take_timeline();
@@ -103,9 +110,46 @@ pub async fn run_schedule(
         .filter(|e| e.sqlstate == crate::db::postgres::pool::POOL_TIMEOUT)
         .count();
     set(&mut vars, "timeouts", timeouts.to_string());
+    for (k, v) in checkout_vars(&timeline) {
+        set(&mut vars, k, v);
+    }
     Ok(PoolOutcome {
         timeline,
         vars,
         schedule_time,
     })
+}
+
+/// What the checkouts cost and what the steps got, from the run: `reused_checkout_ms` (the mean
+/// time to hand out a connection the pool already had, without waiting: the recycling check's
+/// price), `connections_opened` (distinct backends handed out) and `errors` (each step error as
+/// `SQLSTATE message`, quotes doubled for use inside an SQL string).
+fn checkout_vars(timeline: &Timeline) -> Vec<(&'static str, String)> {
+    use crate::model::event::{EventKind, millis};
+    let mut seen = Vec::new();
+    let mut reused = Vec::new();
+    for e in &timeline.events {
+        if let EventKind::Acquired { waited, took, .. } = &e.kind {
+            if seen.contains(&e.pid) {
+                if let (None, Some(took)) = (waited, took) {
+                    reused.push(millis(*took));
+                }
+            } else {
+                seen.push(e.pid);
+            }
+        }
+    }
+    let mean = match reused.len() {
+        0 => 0.0,
+        n => reused.iter().sum::<f64>() / n as f64,
+    };
+    let errors: Vec<String> = timeline
+        .errors()
+        .map(|e| format!("{} {}", e.sqlstate, e.message).replace('\'', "''"))
+        .collect();
+    vec![
+        ("reused_checkout_ms", format!("{mean:.3}")),
+        ("connections_opened", seen.len().to_string()),
+        ("errors", errors.join("; ")),
+    ]
 }

@@ -2,11 +2,13 @@
 //! scheduler, and decides "done, or waiting — and for what?" by looking, never by sleeping. A
 //! checkout that has not resolved is a wait *for a connection* once the pool itself counts a
 //! waiter (the server cannot see it); a statement that has not answered is a wait *for a lock*
-//! once the server's lock probe says so. Events are born in the session scheduler's recorder.
+//! once the server's lock probe says so ([`super::waits`]). Events are born in the session
+//! scheduler's recorder.
 
 use std::time::{Duration, Instant};
 
 use super::task::{Order, Reply, TaskHandle};
+use super::waits::Wait;
 use crate::db::{Connected, ConnectionPool};
 use crate::engine::lesson::{PoolOp, Schedule, StepDef};
 use crate::engine::scheduler::SchedulerSettings;
@@ -16,17 +18,11 @@ use crate::error::{Result, TxlabError};
 use crate::model::event::{Completion, EventKind, Timeline};
 use crate::model::{BackendId, StepAnswer};
 
-/// What a launched step is seen waiting for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wait {
-    Connection,
-    Lock,
-}
-
-struct Active {
-    step: usize,
-    launched: Instant,
-    wait: Option<Wait>,
+/// A step sent to its task and not yet reported.
+pub(super) struct Active {
+    pub(super) step: usize,
+    pub(super) launched: Instant,
+    pub(super) wait: Option<Wait>,
 }
 
 /// The moment the pool deadlocked: every task holding a connection waited for another one.
@@ -40,18 +36,20 @@ pub struct PoolDeadlock {
 
 /// Runs one pool lesson's schedule over its tasks.
 pub struct PoolScheduler<'r> {
-    steps: &'r [StepDef],
-    ops: &'r [PoolOp],
+    pub(super) steps: &'r [StepDef],
+    pub(super) ops: &'r [PoolOp],
     pub tasks: Vec<TaskHandle>,
-    pool: &'r ConnectionPool,
-    control: &'r Connected,
-    settings: SchedulerSettings,
-    active: Vec<Option<Active>>,
+    pub(super) pool: &'r ConnectionPool,
+    pub(super) control: &'r Connected,
+    pub(super) settings: SchedulerSettings,
+    pub(super) active: Vec<Option<Active>>,
     /// Active tasks in launch order: waiters are polled in this order.
-    order: Vec<usize>,
-    events: Recorder,
+    pub(super) order: Vec<usize>,
+    pub(super) events: Recorder,
     /// Set when the run reached a pool deadlock.
     pub deadlock: Option<PoolDeadlock>,
+    /// `--locks`: record who waits for whom whenever a task is seen waiting.
+    pub(super) locks: bool,
 }
 
 impl<'r> PoolScheduler<'r> {
@@ -79,7 +77,14 @@ impl<'r> PoolScheduler<'r> {
             order: Vec::new(),
             events: Recorder::new(clock),
             deadlock: None,
+            locks: false,
         }
+    }
+
+    /// With `--locks`: a lock report (server and pool edges) each time a task is seen waiting.
+    pub fn with_locks(mut self, locks: bool) -> Self {
+        self.locks = locks;
+        self
     }
 
     /// The events recorded, leaving an empty timeline behind.
@@ -134,8 +139,12 @@ impl<'r> PoolScheduler<'r> {
     async fn launch(&mut self, step: usize) -> Result<()> {
         let task = self.steps[step].session;
         let launched = Instant::now();
-        if let PoolOp::AwaitSessionEnd { conn } = &self.ops[step] {
-            return self.await_session_end(task, step, conn.clone()).await;
+        match &self.ops[step] {
+            PoolOp::AwaitSessionEnd { conn } => {
+                return self.await_session_end(task, step, conn.clone()).await;
+            }
+            PoolOp::Terminate { conn } => return self.terminate(task, step, conn.clone()).await,
+            _ => {}
         }
         let order = match &self.ops[step] {
             PoolOp::Acquire { conn, wait } => Order::Acquire {
@@ -158,7 +167,9 @@ impl<'r> PoolScheduler<'r> {
                 }
             }
             PoolOp::Release { conn } => Order::Release { conn: conn.clone() },
-            PoolOp::AwaitSessionEnd { .. } => unreachable!("handled above"),
+            PoolOp::AwaitSessionEnd { .. } | PoolOp::Terminate { .. } => {
+                unreachable!("handled above")
+            }
         };
         if !self.tasks[task].send(order) {
             return Err(TxlabError::Schedule(format!("task {} ended", task + 1)));
@@ -175,6 +186,7 @@ impl<'r> PoolScheduler<'r> {
                 return self.give_back_if_failed(task).await;
             }
             if self.observe(task, step).await? {
+                self.inspect_locks(Instant::now(), task, step).await;
                 return Ok(());
             }
             if launched.elapsed() > self.settings.step_timeout {
@@ -187,92 +199,9 @@ impl<'r> PoolScheduler<'r> {
         }
     }
 
-    /// Asks the server until it no longer lists the connection's backend; records the end.
-    async fn await_session_end(&mut self, task: usize, step: usize, conn: String) -> Result<()> {
-        let pid = self.pid_of(task, &conn);
-        let started = Instant::now();
-        while self.control.backend_alive(pid).await? {
-            if started.elapsed() > self.settings.step_timeout {
-                return Err(TxlabError::StepTimeout {
-                    step: self.steps[step].name.clone(),
-                    session: format!("task {}", task + 1),
-                    seconds: self.settings.step_timeout.as_secs(),
-                });
-            }
-            tokio::task::yield_now().await;
-        }
-        self.events.record(
-            Instant::now(),
-            Some(task),
-            pid,
-            Some(step),
-            EventKind::SessionEnded { conn },
-        );
-        Ok(())
-    }
-
-    /// After each launch, every waiting task in launch order: its answer is reported now if its
-    /// wait is over (the pool or the server says so), so a step that a launch released is always
-    /// reported at the same place in the timeline.
-    async fn settle_waiters(&mut self) -> Result<()> {
-        let started = Instant::now();
-        for t in self.order.clone() {
-            loop {
-                if let Some((at, reply)) = self.tasks[t].reply_within(self.settings.poll).await {
-                    self.report(t, at, reply);
-                    self.give_back_if_failed(t).await?;
-                    break;
-                }
-                if self.still_waiting(t).await? {
-                    break;
-                }
-                if started.elapsed() > self.settings.step_timeout {
-                    return Err(TxlabError::Schedule(format!(
-                        "task {} stopped waiting but did not answer",
-                        t + 1
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether a task seen waiting still waits: for a lock, as the server says; for a
-    /// connection, as the pool's waiter count says (a pool serves its waiters first come,
-    /// first served, so the earliest waiters are the ones that stopped waiting).
-    async fn still_waiting(&self, task: usize) -> Result<bool> {
-        let Some(active) = self.active[task].as_ref() else {
-            return Ok(false);
-        };
-        match active.wait {
-            None => Ok(true),
-            Some(Wait::Lock) => {
-                let PoolOp::Run { conn } = &self.ops[active.step] else {
-                    return Ok(true);
-                };
-                let probe = self.control.probe(self.all_pids()).await?;
-                probe.is_blocked(self.pid_of(task, conn)).await
-            }
-            Some(Wait::Connection) => {
-                let waiters: Vec<usize> = self
-                    .order
-                    .iter()
-                    .copied()
-                    .filter(|&t| {
-                        self.active[t]
-                            .as_ref()
-                            .is_some_and(|a| a.wait == Some(Wait::Connection))
-                    })
-                    .collect();
-                let rank = waiters.iter().position(|&t| t == task).unwrap_or(0);
-                Ok(self.pool.status().waiting >= waiters.len() - rank)
-            }
-        }
-    }
-
     /// A task whose checkout failed gives back every connection it holds, one reported release
     /// at a time: only then can a waiting task get one, so the order of events is fixed.
-    async fn give_back_if_failed(&mut self, task: usize) -> Result<()> {
+    pub(super) async fn give_back_if_failed(&mut self, task: usize) -> Result<()> {
         if !self.tasks[task].gave_up {
             return Ok(());
         }
@@ -303,116 +232,27 @@ impl<'r> PoolScheduler<'r> {
         Ok(())
     }
 
-    /// Looks for the wait a pending step is in; records it and returns true when seen.
-    async fn observe(&mut self, task: usize, step: usize) -> Result<bool> {
-        let now = Instant::now();
-        match &self.ops[step] {
-            PoolOp::Acquire { .. } => {
-                let status = self.pool.status();
-                let known = self.waiting_for(Wait::Connection);
-                if status.waiting <= known {
-                    return Ok(false);
-                }
-                let holders: Vec<usize> = (0..self.tasks.len())
-                    .filter(|&t| !self.tasks[t].held.is_empty())
-                    .collect();
-                let server_waiters = self.server_waiters().await?;
-                self.set_wait(task, Wait::Connection);
-                self.events.record(
-                    now,
-                    Some(task),
-                    0,
-                    Some(step),
-                    EventKind::PoolWaiting {
-                        size: status.size,
-                        in_use: status.in_use,
-                        holders: holders.clone(),
-                        server_waiters,
-                    },
-                );
-                let all_waiting = holders.iter().all(|&h| {
-                    self.active[h]
-                        .as_ref()
-                        .is_some_and(|a| a.wait == Some(Wait::Connection))
-                });
-                if self.deadlock.is_none() && all_waiting && status.in_use >= status.size {
-                    self.deadlock = Some(PoolDeadlock {
-                        tasks: holders,
-                        size: status.size,
-                        server_waiters,
-                    });
-                }
-                Ok(true)
-            }
-            PoolOp::Run { conn } => {
-                let pid = self.pid_of(task, conn);
-                let probe = self.control.probe(self.all_pids()).await?;
-                if !probe.is_blocked(pid).await? {
-                    return Ok(false);
-                }
-                let blockers = probe.blockers(pid).await;
-                self.set_wait(task, Wait::Lock);
-                self.events.record(
-                    now,
-                    Some(task),
-                    pid,
-                    Some(step),
-                    EventKind::Waiting {
-                        blockers,
-                        forced: false,
-                    },
-                );
-                Ok(true)
-            }
-            PoolOp::Release { .. } | PoolOp::AwaitSessionEnd { .. } => Ok(false),
-        }
-    }
-
-    fn set_wait(&mut self, task: usize, wait: Wait) {
-        if let Some(a) = self.active[task].as_mut() {
-            a.wait = Some(wait);
-        }
-    }
-
-    fn waiting_for(&self, wait: Wait) -> usize {
-        self.active
-            .iter()
-            .flatten()
-            .filter(|a| a.wait == Some(wait))
-            .count()
-    }
-
-    /// How many of the connections in use the server sees waiting for a lock right now.
-    async fn server_waiters(&self) -> Result<usize> {
-        let pids = self.all_pids();
-        let probe = self.control.probe(pids.clone()).await?;
-        let mut n = 0;
-        for pid in pids {
-            if probe.is_blocked(pid).await? {
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
-    fn all_pids(&self) -> Vec<BackendId> {
+    pub(super) fn all_pids(&self) -> Vec<BackendId> {
         self.tasks
             .iter()
             .flat_map(|t| t.held.iter().map(|(_, pid)| *pid))
             .collect()
     }
 
-    fn pid_of(&self, task: usize, conn: &str) -> BackendId {
-        self.tasks[task]
-            .held
+    /// The backend of the task's connection `conn`: the one it holds, else the one it last
+    /// gave back under that name; 0 when it never had one.
+    pub(super) fn pid_of(&self, task: usize, conn: &str) -> BackendId {
+        let t = &self.tasks[task];
+        t.held
             .iter()
             .find(|(name, _)| name == conn)
+            .or_else(|| t.released.iter().rev().find(|(name, _)| name == conn))
             .map(|(_, pid)| *pid)
             .unwrap_or(0)
     }
 
     /// Turns a task's reply into events.
-    fn report(&mut self, task: usize, at: Instant, reply: Reply) {
+    pub(super) fn report(&mut self, task: usize, at: Instant, reply: Reply) {
         let Some(active) = self.active[task].take() else {
             return;
         };
@@ -422,14 +262,18 @@ impl<'r> PoolScheduler<'r> {
             .wait
             .map(|_| at.saturating_duration_since(active.launched));
         match reply {
-            Reply::Acquired { conn, pid } => {
+            Reply::Acquired { conn, pid, took } => {
                 self.tasks[task].held.push((conn.clone(), pid));
                 self.events.record(
                     at,
                     Some(task),
                     pid,
                     step,
-                    EventKind::Acquired { conn, waited },
+                    EventKind::Acquired {
+                        conn,
+                        waited,
+                        took: Some(took),
+                    },
                 );
             }
             Reply::Answer { pid, answer } => {
@@ -439,6 +283,7 @@ impl<'r> PoolScheduler<'r> {
             }
             Reply::Released { conn, pid } => {
                 self.tasks[task].held.retain(|(name, _)| *name != conn);
+                self.tasks[task].released.push((conn.clone(), pid));
                 self.events
                     .record(at, Some(task), pid, step, EventKind::Released { conn });
             }

@@ -33,6 +33,8 @@ pub enum Reply {
     Acquired {
         conn: String,
         pid: BackendId,
+        /// How long the checkout took, the pool's recycling check included.
+        took: Duration,
     },
     Answer {
         pid: BackendId,
@@ -55,6 +57,9 @@ pub struct TaskHandle {
     replies: mpsc::UnboundedReceiver<(Instant, Reply)>,
     /// The connections the task holds right now (name, backend), as its replies said.
     pub held: Vec<(String, BackendId)>,
+    /// The connections it gave back (name, backend), latest last: a step may still name the
+    /// backend a connection had (`terminate`), though it rests in the pool.
+    pub released: Vec<(String, BackendId)>,
     /// Set once a checkout failed: the task's later steps are not run.
     pub gave_up: bool,
 }
@@ -68,19 +73,26 @@ impl TaskHandle {
             let mut conns: BTreeMap<String, PooledConnection> = BTreeMap::new();
             while let Some(order) = inbox.recv().await {
                 let reply = match order {
-                    Order::Acquire { conn, wait } => match pool.get(wait).await {
-                        Ok(c) => {
-                            let pid = c.pid();
-                            conns.insert(conn.clone(), c);
-                            Reply::Acquired { conn, pid }
-                        }
-                        Err(error) => {
-                            for c in conns.values() {
-                                let _ = c.run("ROLLBACK").await;
+                    Order::Acquire { conn, wait } => {
+                        let asked = Instant::now();
+                        match pool.get(wait).await {
+                            Ok(c) => {
+                                let pid = c.pid();
+                                conns.insert(conn.clone(), c);
+                                Reply::Acquired {
+                                    conn,
+                                    pid,
+                                    took: asked.elapsed(),
+                                }
                             }
-                            Reply::CheckoutFailed { error }
+                            Err(error) => {
+                                for c in conns.values() {
+                                    let _ = c.run("ROLLBACK").await;
+                                }
+                                Reply::CheckoutFailed { error }
+                            }
                         }
-                    },
+                    }
                     Order::Run { conn, sql } => match conns.get(&conn) {
                         Some(c) => Reply::Answer {
                             pid: c.pid(),
@@ -114,6 +126,7 @@ impl TaskHandle {
             orders,
             replies,
             held: Vec::new(),
+            released: Vec::new(),
             gave_up: false,
         }
     }
