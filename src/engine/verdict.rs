@@ -29,11 +29,14 @@ impl Verdict {
 }
 
 /// Judges a run. `check` is the row the rule's check query returned (occurred, detail), if any.
+/// `isolation` says whether the lesson is about isolation (topic "anomalies"): only there does a
+/// run where nobody waited or failed show snapshots at work; elsewhere it is "no clash".
 pub fn decide(
     rule: &VerdictRule,
     timeline: &Timeline,
     check: Option<(Option<bool>, Option<String>)>,
     expected: Option<Expectation>,
+    isolation: bool,
 ) -> Verdict {
     let mut detail = check
         .as_ref()
@@ -54,7 +57,10 @@ pub fn decide(
     } else {
         Outcome::Prevented
     };
-    let how = (outcome == Outcome::Prevented).then(|| prevention(timeline));
+    let how = (outcome == Outcome::Prevented).then(|| match prevention(timeline) {
+        How::Snapshot if !isolation => How::NoClash,
+        how => how,
+    });
     Verdict {
         outcome,
         how,

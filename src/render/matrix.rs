@@ -139,6 +139,9 @@ fn legend(runs: &[LessonRun]) -> String {
     if shown.contains(&How::Snapshot) {
         ways.push("snapshot = never saw the other's change");
     }
+    if shown.contains(&How::NoClash) {
+        ways.push("no clash = the sessions never got in each other's way");
+    }
     if shown.contains(&How::Conflict) {
         ways.push("conflict = an optimistic write found a newer version");
     }

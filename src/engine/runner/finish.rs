@@ -64,7 +64,13 @@ pub(super) async fn finish(
                 None => None,
             };
             let expected = level.and_then(|l| lesson.expect.get(&l).cloned());
-            Some(decide(rule, &timeline, check, expected))
+            Some(decide(
+                rule,
+                &timeline,
+                check,
+                expected,
+                lesson.topic == "anomalies",
+            ))
         }
         None => None,
     };
