@@ -108,7 +108,11 @@ pub fn render(demo: &str, runs: &[LessonRun], style: &Style) -> String {
             Meaning::Heading
         )
     );
-    let name_width = runs.iter().map(|r| width_of(&label(r))).max().unwrap_or(8) + 2;
+    let widest = runs.iter().map(|r| width_of(&label(r))).max().unwrap_or(8) + 2;
+    // Long variant names (the pool demos say what the fix is) would squeeze the verdict into a
+    // narrow column: then the name gets a line of its own and the text the full width.
+    let stacked = widest * 5 > style.width * 2;
+    let name_width = if stacked { 4 } else { widest };
     let body = style.width.saturating_sub(name_width + 2).max(30);
     for run in runs {
         let (verdict, meaning) = match &run.verdict {
@@ -127,8 +131,15 @@ pub fn render(demo: &str, runs: &[LessonRun], style: &Style) -> String {
             None => ("no verdict".to_string(), Meaning::Dim),
         };
         let cost = Cost::of(run).describe(run);
+        if stacked {
+            let _ = writeln!(out, "  {}", paint(&label(run), Meaning::Heading));
+        }
         for (i, line) in wrap(&verdict, body).into_iter().enumerate() {
-            let name = if i == 0 { label(run) } else { String::new() };
+            let name = if i == 0 && !stacked {
+                label(run)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
                 "  {}{}",
@@ -153,5 +164,41 @@ fn label(run: &LessonRun) -> String {
     match run.level {
         Some(level) if run.levels_shown > 1 => format!("{variant} @ {}", level.slug()),
         _ => variant,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::verdict::{How, Verdict};
+    use crate::render::testing::two_session_run;
+
+    fn variant(name: &str) -> LessonRun {
+        let mut r = two_session_run();
+        r.variant = Some(name.into());
+        r.verdict = Some(Verdict {
+            outcome: Outcome::Prevented,
+            how: Some(How::NoClash),
+            detail: "the evidence of this run, in words long enough to wrap twice".into(),
+            expected: None,
+        });
+        r
+    }
+
+    #[test]
+    fn short_names_sit_beside_the_verdict_long_ones_above_it() {
+        let style = Style::plain(100);
+        let short = render("x", &[variant("broken"), variant("fixed")], &style);
+        assert!(
+            short.contains("\n  broken  prevented (no clash): the evidence"),
+            "{short}"
+        );
+        let long_name = "verified recycling: ask the server before handing out (pre-ping)";
+        let long = render("x", &[variant("broken"), variant(long_name)], &style);
+        assert!(
+            long.contains(&format!("\n  {long_name}\n      prevented (no clash)")),
+            "{long}"
+        );
+        assert!(long.lines().all(|l| width_of(l) <= 100), "{long}");
     }
 }
