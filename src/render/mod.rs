@@ -22,6 +22,7 @@ pub mod tap;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod timeline;
+mod timeline_rows;
 pub mod verdict;
 
 pub use style::{ColorChoice, OutputFormat, Style};
