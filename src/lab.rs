@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use crate::db::privileges::Privileges;
 use crate::db::{Sandbox, Server, postgres};
 use crate::error::{Result, TxlabError};
 use crate::model::Engine;
@@ -13,6 +14,9 @@ use crate::signal;
 pub struct Lab {
     pub server: Server,
     pub sandbox: Sandbox,
+    /// On a PostgreSQL server named by `--database-url`: the grants txlab had (asked of the
+    /// server once, when the lab opens). `None` on txlab's own throwaway cluster.
+    pub privileges: Option<Privileges>,
 }
 
 impl Lab {
@@ -37,7 +41,34 @@ impl Lab {
             }
         };
         let sandbox = Sandbox::for_server(&server);
-        Ok(Lab { server, sandbox })
+        let given = server
+            .postgres()
+            .is_some_and(|s| s.local_cluster().is_none());
+        let mut lab = Lab {
+            server,
+            sandbox,
+            privileges: None,
+        };
+        if given {
+            lab.privileges = lab.run(lab.ask_privileges()).await?;
+        }
+        Ok(lab)
+    }
+
+    /// Which grants txlab has on the server (a connection that fails is the run's error).
+    async fn ask_privileges(&self) -> Result<Option<Privileges>> {
+        let conn = self.sandbox.checkout(&self.server, None).await?;
+        let privileges = Privileges::ask(&conn).await;
+        self.sandbox.give_back(conn).await;
+        Ok(privileges)
+    }
+
+    /// Prints the privileges line on stderr, once per run on a given server; not when the
+    /// output is JSON (the document carries them as `privileges`).
+    pub fn announce_privileges(&self, json: bool) {
+        if let (Some(p), false) = (&self.privileges, json) {
+            eprintln!("{}", p.line());
+        }
     }
 
     /// The PostgreSQL server and sandbox, for PostgreSQL-only tools (`what` names the tool).

@@ -31,6 +31,9 @@ pub struct Recording {
     #[serde(default)]
     pub flags: RecordedFlags,
     pub runs: Vec<LessonRun>,
+    /// On a server given by URL: the grants txlab had (`--format json` prints them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<crate::db::privileges::Privileges>,
 }
 
 /// The classroom flags the recording was made with.
@@ -58,6 +61,7 @@ impl Recording {
             matrix,
             flags,
             runs,
+            privileges: None,
         }
     }
 

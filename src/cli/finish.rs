@@ -26,7 +26,10 @@ pub fn print_document(
             }
         }
         OutputFormat::Json => {
-            let doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
+            let mut doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
+            if let Some(privileges) = &rec.privileges {
+                doc["privileges"] = serde_json::json!(privileges);
+            }
             print(&render::json::to_text(&doc))?;
         }
         OutputFormat::Markdown => {

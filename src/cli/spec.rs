@@ -53,6 +53,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         with_all_interleavings(&mut lesson, &args.file().display().to_string())?;
     }
     let lab = Lab::open(url).await?;
+    lab.announce_privileges(args.flags.format == OutputFormat::Json);
     // A throwaway cluster started for this run is as fresh as it gets: use its own database
     // rather than paying for CREATE DATABASE; on a server the user runs, create one.
     let (server, _) = lab.postgres("an isolationtester spec")?;
@@ -167,12 +168,15 @@ async fn run_spec(
             print(&render::interleavings::render(&heading, lesson, &table))?;
         }
         SpecOutput::Json => {
-            let doc = render::json::spec_document(
+            let mut doc = render::json::spec_document(
                 lesson,
                 &json_runs,
                 lab.server.description(),
                 lab.server.local_timings(),
             );
+            if let Some(privileges) = &lab.privileges {
+                doc["privileges"] = serde_json::json!(privileges);
+            }
             print(&render::json::to_text(&doc))?;
         }
     }
@@ -232,6 +236,7 @@ async fn run_lesson_interleavings(
         )));
     }
     let lab = Lab::open(url).await?;
+    lab.announce_privileges(args.flags.format == OutputFormat::Json);
     let opts = RunOptions {
         scheduler: scheduler_settings(&args.flags),
         live: None,
@@ -260,8 +265,11 @@ async fn run_lesson_interleavings(
     let tables = lab.run(work).await?;
     match args.flags.format {
         OutputFormat::Json => {
-            let doc =
+            let mut doc =
                 render::json::interleavings_document(&lesson, &tables, lab.server.description());
+            if let Some(privileges) = &lab.privileges {
+                doc["privileges"] = serde_json::json!(privileges);
+            }
             print(&render::json::to_text(&doc))?;
         }
         _ => {

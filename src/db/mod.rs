@@ -9,6 +9,7 @@ pub mod engines;
 pub mod failure;
 pub mod mariadb;
 pub mod postgres;
+pub mod privileges;
 pub mod redact;
 pub mod seam;
 pub mod sqlstate;
