@@ -168,6 +168,10 @@ pub enum TxlabError {
     /// `ssl-mode` / `ssl-ca` in a MariaDB URL cannot be used.
     #[error("{0}")]
     MariadbTlsSettings(String),
+
+    /// Setup SQL (the lesson's, or a session's) ran past `--step-timeout` and was cancelled.
+    #[error("{during} did not finish within {seconds} s; it was cancelled")]
+    SetupTimeout { during: String, seconds: u64 },
 }
 
 impl TxlabError {
@@ -213,6 +217,7 @@ impl TxlabError {
             TxlabError::NotOnEngine { .. } => "`txlab list --engine mariadb` shows which lessons run on MariaDB".into(),
             TxlabError::MariadbTls { hint, .. } => hint.clone(),
             TxlabError::MariadbTlsSettings(_) => "ssl-mode is one of DISABLED, PREFERRED, REQUIRED, VERIFY_IDENTITY (VERIFY_CA is not supported on MariaDB yet); ssl-ca names a PEM file of CA certificates; docs/tls.md has examples".into(),
+            TxlabError::SetupTimeout { .. } => "setup SQL that waits (a pg_sleep, a lock another connection holds) would keep the lesson from ever starting; --step-timeout changes the limit".into(),
         }
     }
 }
