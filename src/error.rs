@@ -197,7 +197,7 @@ impl TxlabError {
             TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "the server's own words are above; if the lesson is a built-in one, report it with the command you ran".into(),
-            TxlabError::Interrupted | TxlabError::Terminated => "what the run created (schema, connections, a throwaway cluster) was removed".into(),
+            TxlabError::Interrupted | TxlabError::Terminated => crate::leftovers::summary(),
             TxlabError::Output(_) => "check where standard output goes: a full disk, or a file that cannot grow".into(),
             TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
             TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),

@@ -10,6 +10,10 @@ use crate::error::{Result, TxlabError};
 use crate::model::Engine;
 use crate::signal;
 
+/// How long a cleanup may wait for the server: an interrupted run must end even when the server
+/// hangs, and then says it could not confirm the removal.
+pub const CLEANUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A server and the sandbox txlab keeps on it.
 pub struct Lab {
     pub server: Server,
@@ -40,6 +44,7 @@ impl Lab {
                 return Err(heard.error());
             }
         };
+        crate::leftovers::opened();
         let sandbox = Sandbox::for_server(&server);
         let given = server
             .postgres()
@@ -61,6 +66,21 @@ impl Lab {
         let privileges = Privileges::ask(&conn).await;
         self.sandbox.give_back(conn).await;
         Ok(privileges)
+    }
+
+    /// Ends txlab's sessions and drops the places still alive (after an error or a signal), and
+    /// records what it could confirm for the message a signal prints.
+    /// A server that does not answer (stopped, or a network gone) is given [`CLEANUP_LIMIT`].
+    pub async fn cleanup(&self) {
+        let unreachable =
+            match tokio::time::timeout(CLEANUP_LIMIT, self.sandbox.cleanup(&self.server)).await {
+                Ok(unreachable) => unreachable,
+                Err(_) => Some(format!(
+                    "the server did not answer within {} s",
+                    CLEANUP_LIMIT.as_secs()
+                )),
+            };
+        crate::leftovers::cleaned_up(self.sandbox.live(), unreachable);
     }
 
     /// Prints the privileges line on stderr, once per run on a given server; not when the
@@ -87,7 +107,7 @@ impl Lab {
             heard = signal::received() => Err(heard.error()),
         };
         if result.is_err() {
-            self.sandbox.cleanup(&self.server).await;
+            self.cleanup().await;
         }
         self.sandbox.close_idle().await;
         result

@@ -185,7 +185,7 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
     let report = match result {
         Ok(report) => report,
         Err(e) => {
-            lab.sandbox.cleanup(&lab.server).await;
+            lab.cleanup().await;
             return Err(e);
         }
     };

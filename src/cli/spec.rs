@@ -68,11 +68,18 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     let result = lab.run(run_spec(&lab, &lesson, &opts, args, style)).await;
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.
-        if let Some(database) = &opts.database
-            && let Ok(admin) = server.connect(&Default::default()).await
-        {
-            let _ = spec_runner::drop_database(&admin, database).await;
-            admin.close().await;
+        if let Some(database) = &opts.database {
+            let dropped = match server.connect(&Default::default()).await {
+                Ok(admin) => {
+                    let dropped = spec_runner::drop_database(&admin, database).await;
+                    admin.close().await;
+                    dropped.map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(why) = dropped {
+                crate::leftovers::not_removed(format!("database {database} ({why})"));
+            }
         }
     }
     result
