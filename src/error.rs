@@ -174,6 +174,9 @@ pub enum TxlabError {
         "--versions shows PostgreSQL's row versions (xmin, xmax, ctid); MariaDB has none to show: InnoDB keeps a row's older versions in its undo log, which SQL cannot read"
     )]
     VersionsOnMariadb,
+    /// Setup SQL (the lesson's, or a session's) ran past `--step-timeout` and was cancelled.
+    #[error("{during} did not finish within {seconds} s; it was cancelled")]
+    SetupTimeout { during: String, seconds: u64 },
 }
 
 impl TxlabError {
@@ -199,7 +202,7 @@ impl TxlabError {
             TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "the server's own words are above; if the lesson is a built-in one, report it with the command you ran".into(),
-            TxlabError::Interrupted | TxlabError::Terminated => "what the run created (schema, connections, a throwaway cluster) was removed".into(),
+            TxlabError::Interrupted | TxlabError::Terminated => crate::leftovers::summary(),
             TxlabError::Output(_) => "check where standard output goes: a full disk, or a file that cannot grow".into(),
             TxlabError::BadBenchFlag { hint, .. } => hint.clone(),
             TxlabError::InvariantBroken(_) => "a strategy let concurrent transactions lose updates or money; its figures are not to be trusted (docs/bench.md, \"Invariants\")".into(),
@@ -220,6 +223,7 @@ impl TxlabError {
             TxlabError::MariadbTls { hint, .. } => hint.clone(),
             TxlabError::MariadbTlsSettings(_) => "ssl-mode is one of DISABLED, PREFERRED, REQUIRED, VERIFY_IDENTITY (VERIFY_CA is not supported on MariaDB yet); ssl-ca names a PEM file of CA certificates; docs/tls.md has examples".into(),
             TxlabError::VersionsOnMariadb => "run it with --engine postgres to see row versions; --locks works on MariaDB (who waits for whom, from the InnoDB monitor)".into(),
+            TxlabError::SetupTimeout { .. } => "setup SQL that waits (a pg_sleep, a lock another connection holds) would keep the lesson from ever starting; --step-timeout changes the limit".into(),
         }
     }
 }

@@ -4,15 +4,23 @@
 
 use std::future::Future;
 
+use crate::db::privileges::Privileges;
 use crate::db::{Sandbox, Server, postgres};
 use crate::error::{Result, TxlabError};
 use crate::model::Engine;
 use crate::signal;
 
+/// How long a cleanup may wait for the server: an interrupted run must end even when the server
+/// hangs, and then says it could not confirm the removal.
+pub const CLEANUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A server and the sandbox txlab keeps on it.
 pub struct Lab {
     pub server: Server,
     pub sandbox: Sandbox,
+    /// On a PostgreSQL server named by `--database-url`: the grants txlab had (asked of the
+    /// server once, when the lab opens). `None` on txlab's own throwaway cluster.
+    pub privileges: Option<Privileges>,
 }
 
 impl Lab {
@@ -36,8 +44,51 @@ impl Lab {
                 return Err(heard.error());
             }
         };
+        crate::leftovers::opened();
         let sandbox = Sandbox::for_server(&server);
-        Ok(Lab { server, sandbox })
+        let given = server
+            .postgres()
+            .is_some_and(|s| s.local_cluster().is_none());
+        let mut lab = Lab {
+            server,
+            sandbox,
+            privileges: None,
+        };
+        if given {
+            lab.privileges = lab.run(lab.ask_privileges()).await?;
+        }
+        Ok(lab)
+    }
+
+    /// Which grants txlab has on the server (a connection that fails is the run's error).
+    async fn ask_privileges(&self) -> Result<Option<Privileges>> {
+        let conn = self.sandbox.checkout(&self.server, None).await?;
+        let privileges = Privileges::ask(&conn).await;
+        self.sandbox.give_back(conn).await;
+        Ok(privileges)
+    }
+
+    /// Ends txlab's sessions and drops the places still alive (after an error or a signal), and
+    /// records what it could confirm for the message a signal prints.
+    /// A server that does not answer (stopped, or a network gone) is given [`CLEANUP_LIMIT`].
+    pub async fn cleanup(&self) {
+        let unreachable =
+            match tokio::time::timeout(CLEANUP_LIMIT, self.sandbox.cleanup(&self.server)).await {
+                Ok(unreachable) => unreachable,
+                Err(_) => Some(format!(
+                    "the server did not answer within {} s",
+                    CLEANUP_LIMIT.as_secs()
+                )),
+            };
+        crate::leftovers::cleaned_up(self.sandbox.live(), unreachable);
+    }
+
+    /// Prints the privileges line on stderr, once per run on a given server; not when the
+    /// output is JSON (the document carries them as `privileges`).
+    pub fn announce_privileges(&self, json: bool) {
+        if let (Some(p), false) = (&self.privileges, json) {
+            eprintln!("{}", p.line());
+        }
     }
 
     /// The PostgreSQL server and sandbox, for PostgreSQL-only tools (`what` names the tool).
@@ -56,7 +107,7 @@ impl Lab {
             heard = signal::received() => Err(heard.error()),
         };
         if result.is_err() {
-            self.sandbox.cleanup(&self.server).await;
+            self.cleanup().await;
         }
         self.sandbox.close_idle().await;
         result

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod fuzz;
 pub mod lab;
+pub mod leftovers;
 pub mod model;
 pub mod output;
 pub mod plan;

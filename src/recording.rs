@@ -48,6 +48,9 @@ pub struct Recording {
     /// A `.spec` run (then `runs` is empty): its permutations as the spec runner reported them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<SpecRecording>,
+    /// On a server given by URL: the grants txlab had (`--format json` prints them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<crate::db::privileges::Privileges>,
 }
 
 /// The classroom flags the recording was made with.
@@ -76,6 +79,7 @@ impl Recording {
             flags,
             runs,
             spec: None,
+            privileges: None,
         }
     }
 

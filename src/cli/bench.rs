@@ -155,6 +155,7 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
     let plan = plan(&args)?;
     let mut signals = signal::Listener::default();
     let lab = Lab::open(database_url).await?;
+    lab.announce_privileges(false);
     let points_per_strategy = plan.account_counts().len() as u64;
     let bars = LiveBars::new(
         style,
@@ -184,7 +185,7 @@ pub async fn execute(database_url: Option<&str>, args: BenchArgs, style: &Style)
     let report = match result {
         Ok(report) => report,
         Err(e) => {
-            lab.sandbox.cleanup(&lab.server).await;
+            lab.cleanup().await;
             return Err(e);
         }
     };

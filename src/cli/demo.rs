@@ -103,6 +103,7 @@ pub async fn run_engines(
 
 /// Runs the plan; returns whether every run matched its expectation (or `--check` was not given).
 async fn execute(lab: &Lab, plan: Plan, style: &Style, keep: &mut Vec<LessonRun>) -> Result<bool> {
+    lab.announce_privileges(plan.format == OutputFormat::Json);
     if plan.pace.any() {
         return crate::classroom::stepper::execute(lab, plan, style).await;
     }
@@ -125,7 +126,7 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style, keep: &mut Vec<LessonRun>
         finished.push(run);
     }
     bar.finish_and_clear();
-    let rec = Recording::new(
+    let mut rec = Recording::new(
         finished,
         lab.server.description(),
         lab.server.local_timings(),
@@ -136,6 +137,7 @@ async fn execute(lab: &Lab, plan: Plan, style: &Style, keep: &mut Vec<LessonRun>
             quiz: plan.pace.quiz,
         },
     );
+    rec.privileges = lab.privileges;
     if let Some(path) = &plan.record {
         rec.write(path)?;
     }

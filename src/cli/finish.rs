@@ -26,7 +26,10 @@ pub fn print_document(
             }
         }
         OutputFormat::Json => {
-            let doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
+            let mut doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
+            if let Some(privileges) = &rec.privileges {
+                doc["privileges"] = serde_json::json!(privileges);
+            }
             // Additive: what `txlab replay` needs (steps, narration, quiz) rides along.
             print(&rec.json_document_text(&doc))?;
         }

@@ -56,6 +56,7 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         with_all_interleavings(&mut lesson, &args.file().display().to_string())?;
     }
     let lab = Lab::open(url).await?;
+    lab.announce_privileges(args.flags.format == OutputFormat::Json);
     // A throwaway cluster started for this run is as fresh as it gets: use its own database
     // rather than paying for CREATE DATABASE; on a server the user runs, create one.
     let (server, _) = lab.postgres("an isolationtester spec")?;
@@ -78,11 +79,18 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
     let result = lab.run(run_spec(&lab, &spec_run, args, style)).await;
     if result.is_err() {
         // After an error or Ctrl-C the runner may not have dropped its database.
-        if let Some(database) = &opts.database
-            && let Ok(admin) = server.connect(&Default::default()).await
-        {
-            let _ = spec_runner::drop_database(&admin, database).await;
-            admin.close().await;
+        if let Some(database) = &opts.database {
+            let dropped = match server.connect(&Default::default()).await {
+                Ok(admin) => {
+                    let dropped = spec_runner::drop_database(&admin, database).await;
+                    admin.close().await;
+                    dropped.map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(why) = dropped {
+                crate::leftovers::not_removed(format!("database {database} ({why})"));
+            }
         }
     }
     result
@@ -136,8 +144,9 @@ async fn run_spec(lab: &Lab, spec_run: &SpecRun<'_>, args: &RunArgs, style: &Sty
     if let Some(e) = write_failed {
         return Err(e);
     }
-    let rec = keep.then(|| {
-        Recording::of_spec(
+    let rec = keep.then(|| Recording {
+        privileges: lab.privileges,
+        ..Recording::of_spec(
             SpecRecording {
                 spec: SpecShape::of(lesson),
                 all_permutations: args.all_permutations,
@@ -178,6 +187,7 @@ async fn run_lesson_interleavings(
         )));
     }
     let lab = Lab::open(url).await?;
+    lab.announce_privileges(args.flags.format == OutputFormat::Json);
     let opts = RunOptions {
         scheduler: scheduler_settings(&args.flags),
         live: None,
@@ -206,8 +216,11 @@ async fn run_lesson_interleavings(
     let tables = lab.run(work).await?;
     match args.flags.format {
         OutputFormat::Json => {
-            let doc =
+            let mut doc =
                 render::json::interleavings_document(&lesson, &tables, lab.server.description());
+            if let Some(privileges) = &lab.privileges {
+                doc["privileges"] = serde_json::json!(privileges);
+            }
             print(&render::json::to_text(&doc))?;
         }
         _ => {

@@ -137,7 +137,10 @@ impl<'a> SpecPrinter<'a> {
                 render::interleavings::render(&heading, lesson, &self.table)
             }
             SpecOutput::Json => {
-                let doc = render::json::spec_document(lesson, &self.json_runs, server, cluster);
+                let mut doc = render::json::spec_document(lesson, &self.json_runs, server, cluster);
+                if let Some(privileges) = recording.and_then(|r| r.privileges.as_ref()) {
+                    doc["privileges"] = serde_json::json!(privileges);
+                }
                 match recording {
                     Some(rec) => rec.json_document_text(&doc),
                     None => render::json::to_text(&doc),

@@ -53,6 +53,7 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     }
     let started = Instant::now();
     let lab = Lab::open(url).await?;
+    lab.announce_privileges(false);
     let (server, sandbox) = lab.postgres("a suite of isolation specs")?;
     let db = lab.run(SuiteDatabase::open(server, sandbox)).await?;
     let tally = lab.run(run_all(&lab, &db, &specs, expected, style)).await;

@@ -172,12 +172,20 @@ impl Sandbox {
     }
 
     /// After an interruption or error: ends txlab's other sessions and drops every place still
-    /// alive. Best effort; never fails.
-    pub async fn cleanup(&self, server: &Server) {
+    /// alive. Best effort; never fails: returns why the server could not be reached, if so.
+    pub async fn cleanup(&self, server: &Server) -> Option<String> {
         match (self, server) {
             (Sandbox::Postgres(s), Server::Postgres(server)) => s.cleanup(server).await,
             (Sandbox::Mariadb(s, _), Server::Mariadb(server)) => s.cleanup(&server.target).await,
-            _ => {}
+            _ => Some("a sandbox was used with another engine's server".into()),
+        }
+    }
+
+    /// The places (schemas, databases) still alive: created and not confirmed dropped.
+    pub fn live(&self) -> Vec<String> {
+        match self {
+            Sandbox::Postgres(s) => s.live(),
+            Sandbox::Mariadb(s, _) => s.live(),
         }
     }
 }

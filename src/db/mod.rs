@@ -10,6 +10,7 @@ pub mod failure;
 pub mod local_server;
 pub mod mariadb;
 pub mod postgres;
+pub mod privileges;
 pub mod redact;
 pub mod seam;
 pub mod sqlstate;

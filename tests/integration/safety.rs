@@ -172,6 +172,53 @@ fn setup_sql_obeys_the_step_timeout() {
     assert!(stderr.contains("error:"), "{stderr}");
 }
 
+/// Defect 8, per-session setup: a session's own setup SQL had no time limit either (a
+/// `pg_sleep(100)` there ran 100 s); it obeys `--step-timeout` like the lesson's setup, is
+/// cancelled, and the run ends with one error naming the session, leaving no backend asleep.
+#[test]
+fn a_sessions_setup_sql_obeys_the_step_timeout() {
+    let lesson = scratch_file("sleepy-session-setup.toml");
+    let text = std::fs::read_to_string(util::fixture("slow.toml"))
+        .unwrap()
+        .replace(
+            "name = \"a\"",
+            "name = \"a\"\nsetup = \"SELECT pg_sleep(100)\"",
+        );
+    assert!(text.contains("pg_sleep(100)"), "{text}");
+    std::fs::write(&lesson, text).unwrap();
+    let started = std::time::Instant::now();
+    let out = txlab()
+        .arg("run")
+        .arg(&lesson)
+        .args(["--step-timeout", "1"])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(elapsed < Duration::from_secs(20), "setup ran {elapsed:?}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(
+        errors,
+        ["error: session a's setup SQL did not finish within 1 s; it was cancelled"],
+        "{stderr}"
+    );
+    let asleep: i64 = util::runtime().block_on(async {
+        let conn = util::pg().connect(&Default::default()).await.unwrap();
+        let row = conn
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(100)' AND state = 'active'",
+                &[],
+            )
+            .await
+            .unwrap();
+        conn.close().await;
+        row.get(0)
+    });
+    assert_eq!(asleep, 0, "the cancelled setup statement still runs");
+}
+
 /// Defect 8: `--step-timeout 0` was silently turned into 1 s.
 #[test]
 fn a_step_timeout_of_zero_is_refused_and_help_says_what_obeys_it() {

@@ -99,9 +99,10 @@ impl MariadbSandbox {
 
     /// After an interruption: ends this process's other sessions (`KILL`: their transactions roll
     /// back and their locks go) and drops every database still alive. Best effort; never fails.
-    pub async fn cleanup(&self, target: &MariadbTarget) {
-        let Ok(mut conn) = target.connect(None).await else {
-            return;
+    pub async fn cleanup(&self, target: &MariadbTarget) -> Option<String> {
+        let mut conn = match target.connect(None).await {
+            Ok(conn) => conn,
+            Err(e) => return Some(e.to_string()),
         };
         let sessions = std::mem::take(&mut *self.sessions.lock().expect("sandbox sessions"));
         let own = conn.id();
@@ -113,5 +114,6 @@ impl MariadbSandbox {
             let _ = self.drop_database(&mut conn, &name).await;
         }
         conn.close().await;
+        None
     }
 }

@@ -193,6 +193,7 @@ impl LocalMariadb {
             let _ = keeper.join();
         }
         let _ = fs::remove_dir_all(&self.run_dir);
+        crate::leftovers::cluster_stopped(&self.run_dir);
     }
 }
 

@@ -159,6 +159,7 @@ impl LocalCluster {
             let _ = keeper.join();
         }
         let _ = fs::remove_dir_all(&self.run_dir);
+        crate::leftovers::cluster_stopped(&self.run_dir);
     }
 }
 

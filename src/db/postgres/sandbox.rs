@@ -161,17 +161,19 @@ impl Sandbox {
     }
 
     /// After an interruption: ends this process's other connections (they may hold locks on the
-    /// schema's tables) and drops every schema still alive. Best effort; never fails.
-    pub async fn cleanup(&self, server: &Server) {
-        let remaining: Vec<String> = self.live.lock().expect("sandbox registry").clone();
-        let Ok(conn) = server
+    /// schema's tables) and drops every schema still alive. Best effort; never fails: returns why
+    /// the server could not be reached, if it could not ([`Sandbox::live`] then says what is left).
+    pub async fn cleanup(&self, server: &Server) -> Option<String> {
+        let remaining: Vec<String> = self.live();
+        let conn = match server
             .connect(&SessionOptions {
                 application_name: "txlab-cleanup",
                 ..Default::default()
             })
             .await
-        else {
-            return;
+        {
+            Ok(conn) => conn,
+            Err(e) => return Some(e.to_string()),
         };
         let _ = conn
             .client
@@ -184,6 +186,12 @@ impl Sandbox {
             let _ = self.drop_schema(&conn, &name).await;
         }
         conn.close().await;
+        None
+    }
+
+    /// The schemas still alive: registered (created, or being created) and not dropped.
+    pub fn live(&self) -> Vec<String> {
+        self.live.lock().expect("sandbox registry").clone()
     }
 }
 

@@ -18,9 +18,9 @@ use super::run::steps_at;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::SessionHandle;
 use crate::db::failure;
-use crate::db::{Connected, Sandbox, Server};
+use crate::db::{Connected, Sandbox, Server, SqlState};
 use crate::error::{Result, TxlabError};
-use crate::model::Engine;
+use crate::model::{Engine, StepAnswer};
 use finish::{Finished, finish};
 
 pub use super::run::{LessonRun, SessionInfo};
@@ -124,6 +124,12 @@ async fn run_in_schema(
     for sql in &lesson.setup {
         let answer = control.run(sql).await;
         if let Some(e) = &answer.error {
+            if e.sqlstate == SqlState::QueryCanceled.code() {
+                return Err(TxlabError::SetupTimeout {
+                    during: "the lesson's setup SQL".into(),
+                    seconds: opts.scheduler.step_timeout.as_secs(),
+                });
+            }
             return Err(
                 failure::explain("the lesson's setup SQL", &e.message, &e.sqlstate).unwrap_or_else(
                     || TxlabError::Setup(format!("{} ({})", e.message, e.sqlstate)),
@@ -196,10 +202,8 @@ async fn run_in_schema(
     let outcome = async {
         for (i, def) in lesson.sessions.iter().enumerate() {
             for sql in &def.setup {
-                let answer = sessions[i]
-                    .run(sql)
-                    .await
-                    .ok_or_else(|| TxlabError::Schedule("a session ended during setup".into()))?;
+                let limit = opts.scheduler.step_timeout;
+                let answer = session_setup(&mut sessions[i], &def.name, sql, limit).await?;
                 if let Some(e) = &answer.error {
                     if let Some(lost) =
                         failure::explain("a session's setup SQL", &e.message, &e.sqlstate)
@@ -275,6 +279,30 @@ async fn run_in_schema(
         notes,
     };
     finish(control, lesson, level, run).await
+}
+
+/// Runs one statement of a session's setup, within `limit` (`--step-timeout`, like the lesson's
+/// setup): past it the statement is cancelled and the run fails, rather than waiting forever for
+/// a `pg_sleep` or a lock held elsewhere. Steps have the scheduler for that; setup has this.
+async fn session_setup(
+    session: &mut SessionHandle,
+    name: &str,
+    sql: &str,
+    limit: Duration,
+) -> Result<StepAnswer> {
+    let ended = || TxlabError::Schedule("a session ended during setup".into());
+    match tokio::time::timeout(limit, session.run(sql)).await {
+        Ok(answer) => answer.ok_or_else(ended),
+        Err(_elapsed) => {
+            session.cancel().await;
+            // The cancelled statement's answer, so the connection is idle when given back.
+            let _ = tokio::time::timeout(limit, session.answer()).await;
+            Err(TxlabError::SetupTimeout {
+                during: format!("session {name}'s setup SQL"),
+                seconds: limit.as_secs(),
+            })
+        }
+    }
 }
 
 fn setup_event(

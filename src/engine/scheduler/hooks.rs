@@ -23,6 +23,16 @@ impl Scheduler<'_> {
         }
     }
 
+    /// [`pass_gate`](Self::pass_gate), with the time spent at the gate taken off the timeline.
+    pub(super) async fn pass_gate_timed(&mut self, position: usize, step: usize) -> Result<()> {
+        let at_gate = Instant::now();
+        self.pass_gate(position, step).await?;
+        if self.gate.is_some() {
+            self.events.pause(at_gate.elapsed());
+        }
+        Ok(())
+    }
+
     /// `--locks`: records who waits for whom, right after a step was observed blocked.
     pub(super) async fn inspect_locks(&mut self, at: Instant, session: usize, step: usize) {
         let Some(inspector) = self.inspector.filter(|i| i.what.locks) else {

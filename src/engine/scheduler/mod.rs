@@ -10,6 +10,7 @@
 //! [`recorder`] (the one place events are born). The server is reached only through the `db`
 //! seam ([`LockProbe`] and the sessions' channels), so [`tests`] drive it with a fake.
 
+mod backlog;
 mod capture;
 mod hooks;
 mod launch;
@@ -32,6 +33,7 @@ use super::session::SessionHandle;
 use crate::db::seam::LockProbe;
 use crate::error::{Result, TxlabError};
 use crate::model::{Event, EventKind, StepAnswer, Timeline};
+use backlog::Backlogs;
 use recorder::Recorder;
 use retry::TxTracking;
 
@@ -92,6 +94,8 @@ pub struct Scheduler<'r> {
     pub vars: BTreeMap<String, Option<String>>,
     events: Recorder,
     retry: TxTracking,
+    /// Replays suspended behind a later step, and the steps deferred meanwhile.
+    backlog: Backlogs,
     /// Passed before each launch (classroom pacing); `None` runs straight through.
     gate: Option<StepGate>,
     /// Lock and row-version reports (`--locks`, `--versions`).
@@ -121,6 +125,7 @@ impl<'r> Scheduler<'r> {
             vars: BTreeMap::new(),
             events: Recorder::new(clock),
             retry: TxTracking::new(n, clock),
+            backlog: Backlogs::new(n),
             gate: None,
             inspector: None,
             inspected_completions: 0,
@@ -172,14 +177,19 @@ impl<'r> Scheduler<'r> {
         let mut waiting: Vec<usize> = Vec::new();
         for (position, scheduled) in schedule.steps.iter().enumerate() {
             let session = self.steps[scheduled.step].session;
-            self.wait_for_session(session, &mut waiting, Some(scheduled.step))
-                .await?;
-            self.run_pending_retries(session, &mut waiting).await?;
-            let at_gate = Instant::now();
-            self.pass_gate(position, scheduled.step).await?;
-            if self.gate.is_some() {
-                self.events.pause(at_gate.elapsed());
+            self.advance_backlogs(&mut waiting).await?;
+            if !self.backlog.holds(session) {
+                self.wait_for_session(session, &mut waiting, Some(scheduled.step))
+                    .await?;
+                self.run_pending_retries(session, &mut waiting).await?;
             }
+            if self.backlog.holds(session) {
+                // Its replay waits for a later step: this step runs once the replay is done.
+                self.pass_gate_timed(position, scheduled.step).await?;
+                self.backlog.deferred[session].push_back(scheduled.clone());
+                continue;
+            }
+            self.pass_gate_timed(position, scheduled.step).await?;
             self.launch_and_settle(scheduled, &mut waiting).await?;
         }
         loop {
@@ -191,6 +201,9 @@ impl<'r> Scheduler<'r> {
                 }
             }
             waiting = self.try_complete_steps(waiting, false, true).await?;
+            if self.advance_backlogs(&mut waiting).await? {
+                continue;
+            }
             let Some(session) = self.retry.next_pending() else {
                 break;
             };
@@ -228,6 +241,7 @@ impl<'r> Scheduler<'r> {
             *waiting = self
                 .try_complete_steps(std::mem::take(waiting), true, true)
                 .await?;
+            self.advance_backlogs(waiting).await?;
             if self.active[session].is_some() && start.elapsed() > 2 * self.settings.step_timeout {
                 return Err(self.stuck(session));
             }

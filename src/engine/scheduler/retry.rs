@@ -21,7 +21,7 @@ pub(super) struct TxTracking {
     /// COMMIT fails in a failed transaction, so a later success means it was recovered).
     pub(super) failed: Vec<bool>,
     attempt: Vec<u32>,
-    pending: Vec<Option<String>>,
+    pub(super) pending: Vec<Option<String>>,
     seed: u64,
 }
 
@@ -70,7 +70,8 @@ impl TxTracking {
 
 impl Scheduler<'_> {
     /// The session's retry wrapper at work: roll back, back off, replay the transaction's steps
-    /// up to the one that failed — again if it fails again, up to the policy's attempts.
+    /// up to the one that failed — again if it fails again, up to the policy's attempts. A replay
+    /// that waits for a later step is suspended and finished by [`Scheduler::advance_backlogs`].
     pub(super) async fn run_pending_retries(
         &mut self,
         session: usize,
@@ -100,15 +101,12 @@ impl Scheduler<'_> {
                 },
             );
             let replay = std::mem::take(&mut self.retry.tx_steps[session]);
-            for (i, step) in replay.iter().enumerate() {
-                self.wait_for_session(session, waiting, None).await?;
-                if self.retry.pending[session].is_some() {
-                    self.retry.tx_steps[session].extend_from_slice(&replay[i..]);
-                    break;
-                }
-                self.launch_and_settle(&for_replay(step), waiting).await?;
+            self.backlog.replay[session] = replay.into();
+            self.replay(session, waiting).await?;
+            if self.backlog.suspended[session] {
+                // A replayed step waits for a later step: the schedule goes on (see backlog).
+                break;
             }
-            self.wait_for_session(session, waiting, None).await?;
         }
         Ok(())
     }
@@ -149,7 +147,7 @@ impl Scheduler<'_> {
 
 /// A step as a retry replays it: a `(*)` marker says the first attempt's statement will wait (a
 /// deadlock victim's), which a replay, running after the others moved on, must not claim.
-fn for_replay(step: &ScheduledStep) -> ScheduledStep {
+pub(super) fn for_replay(step: &ScheduledStep) -> ScheduledStep {
     ScheduledStep {
         step: step.step,
         blockers: step

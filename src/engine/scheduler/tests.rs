@@ -27,6 +27,8 @@ struct State {
     canceled: Vec<i32>,
     /// Backends whose step the fake answers while the probe is being asked about them.
     answer_while_probing: HashMap<i32, tokio::sync::oneshot::Sender<()>>,
+    /// Backends whose `VICTIM` step has failed once.
+    victims: std::collections::HashSet<i32>,
 }
 
 #[derive(Default, Clone)]
@@ -93,6 +95,19 @@ impl CancelStatement for FakeCancel {
     }
 }
 
+fn failure(sqlstate: &str, message: &str) -> StepAnswer {
+    StepAnswer {
+        error: Some(ErrorInfo {
+            sqlstate: sqlstate.into(),
+            severity: "ERROR".into(),
+            message: message.into(),
+            detail: None,
+        }),
+        results: Vec::new(),
+        at: Instant::now(),
+    }
+}
+
 fn ok() -> StepAnswer {
     StepAnswer {
         at: Instant::now(),
@@ -103,6 +118,7 @@ fn ok() -> StepAnswer {
 
 impl FakeDb {
     /// Starts a fake session that understands `LOCK x` (waits while another session holds x),
+    /// `VICTIM x` (fails with 40P01 the first time, then is `LOCK x`),
     /// `COMMIT` (releases its locks), `SLOW` (answers after being probed three times, never
     /// blocked), `RACE` (answers while the probe is asked about it), `HANG` (answers only when
     /// cancelled) and anything else (answers at once).
@@ -125,6 +141,13 @@ impl FakeDb {
     }
 
     async fn execute(&self, pid: i32, sql: &str) -> StepAnswer {
+        if let Some(lock) = sql.strip_prefix("VICTIM ") {
+            // The deadlock detector aborts the first attempt; later ones take the lock.
+            if self.state.lock().unwrap().victims.insert(pid) {
+                return failure("40P01", "deadlock detected");
+            }
+            return Box::pin(self.execute(pid, &format!("LOCK {lock}"))).await;
+        }
         if let Some(lock) = sql.strip_prefix("LOCK ") {
             loop {
                 let changed = self.changed.notified();
@@ -165,16 +188,7 @@ impl FakeDb {
             }
             "HANG" => {
                 self.wait_until(|s| s.canceled.contains(&pid)).await;
-                StepAnswer {
-                    error: Some(ErrorInfo {
-                        sqlstate: "57014".into(),
-                        severity: "ERROR".into(),
-                        message: "canceling statement due to user request".into(),
-                        detail: None,
-                    }),
-                    results: Vec::new(),
-                    at: Instant::now(),
-                }
+                failure("57014", "canceling statement due to user request")
             }
             _ => ok(),
         }
@@ -414,4 +428,58 @@ async fn a_step_marker_holds_back_a_completion_until_the_other_step_completes() 
             "2/2: done None",
         ]
     );
+}
+
+/// Issue 10, defect 5: the server aborted the session the lesson did not plan as the victim, so
+/// its retry's replay waits for a lock the other session releases only at a later step. The
+/// schedule goes on (the session's own COMMIT is deferred), and the replay completes after the
+/// other session's COMMIT, reported in time order.
+#[tokio::test]
+async fn a_replay_blocked_by_a_later_step_lets_the_schedule_go_on() {
+    let db = FakeDb::default();
+    let steps = steps(&[
+        (0, "BEGIN"),
+        (1, "BEGIN"),
+        (1, "LOCK x"),
+        (0, "VICTIM x"),
+        (0, "COMMIT"),
+        (1, "COMMIT"),
+    ]);
+    let mut handles: Vec<SessionHandle> = (0..2).map(|s| db.session(100 + s)).collect();
+    let policy = crate::engine::lesson::RetryPolicy {
+        on: vec![crate::engine::lesson::RetryOn::SqlState("40P01".into())],
+        max_attempts: 3,
+        base_backoff: Duration::ZERO,
+        jitter: false,
+    };
+    let mut scheduler = Scheduler::new(&steps, &mut handles, &db, Instant::now(), settings())
+        .with_retry_policies(vec![Some(policy), None]);
+    scheduler.run(&in_order(6, &[])).await.unwrap();
+    let timeline = scheduler.take_timeline();
+    assert_eq!(
+        timeline.signature(),
+        [
+            "0/0: launch",
+            "0/0: done None",
+            "1/1: launch",
+            "1/1: done None",
+            "1/2: launch",
+            "1/2: done None",
+            "0/3: launch",
+            "0/3: error 40P01",
+            "0/-: retry 2 40P01",
+            "0/0: launch",
+            "0/0: done None",
+            "0/3: launch",
+            "0/3: waiting",
+            "1/5: launch",
+            "1/5: done Some(Commit)",
+            "0/3: done None",
+            "0/4: launch",
+            "0/4: done Some(Commit)",
+        ]
+    );
+    let times: Vec<Duration> = timeline.events.iter().map(|e| e.t).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(waiting_blockers(&timeline), [(3, vec![101], false)]);
 }
