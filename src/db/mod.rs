@@ -5,6 +5,7 @@
 //! only implementation today and the only module that names a driver crate. docs/engines.md says
 //! how a second engine joins.
 
+pub mod connection;
 pub mod engines;
 pub mod failure;
 pub mod local_server;
