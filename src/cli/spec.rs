@@ -61,6 +61,8 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         .is_none()
         .then(spec_runner::fresh_database_name);
     let mut opts = SpecRunOptions::new(database);
+    // On a server the user runs, the role's scratch database when it can be had (docs/specs.md).
+    opts.scratch = opts.database.is_some();
     if let Some(seconds) = args.flags.step_timeout {
         opts.scheduler.step_timeout = std::time::Duration::from_secs(seconds);
     }
@@ -190,6 +192,7 @@ fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
     let place = match &summary.place {
         spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
         spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
+        spec_runner::SpecPlace::Scratch(db) => format!("the scratch database {db}, as fresh"),
         spec_runner::SpecPlace::Schema(s) => {
             format!("a fresh schema {s} (this role may not create databases)")
         }

@@ -50,6 +50,8 @@ pub enum SpecPlace {
     ServerDefault,
     /// A schema in the server's default database, when the role may not create databases.
     Schema(String),
+    /// The role's scratch database, kept between runs while unchanged (`spec_scratch`).
+    Scratch(String),
 }
 
 pub(super) async fn create_place(
@@ -73,7 +75,7 @@ pub(super) async fn create_place(
 pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
     match place {
         SpecPlace::Database(name) => drop_database(admin, name).await,
-        SpecPlace::ServerDefault => Ok(()),
+        SpecPlace::ServerDefault | SpecPlace::Scratch(_) => Ok(()),
         SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
     }
 }
