@@ -14,7 +14,7 @@ use super::lesson::Lesson;
 use super::run::SessionInfo;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::{SessionHandle, StepAnswer};
-use super::spec_place::create_place;
+use super::spec_place::open_place;
 pub use super::spec_place::{
     SpecPlace, drop_database, drop_place, fresh_database_name, regress_settings,
 };
@@ -124,34 +124,7 @@ pub async fn run_spec(
 ) -> Result<SpecSummary> {
     let started = Instant::now();
     let app = sandbox.application_name();
-    let scratch = match opts.scratch {
-        true => super::spec_scratch::claim(server, app).await?,
-        false => None,
-    };
-    let (admin, superuser, place) = match scratch {
-        Some(s) => (s.admin, s.superuser, SpecPlace::Scratch(s.name)),
-        None => {
-            let admin = server
-                .connect(&SessionOptions {
-                    application_name: app,
-                    ..Default::default()
-                })
-                .await?;
-            admin.check_support().await?;
-            let superuser = admin.is_superuser().await;
-            let place = match &opts.database {
-                Some(database) => create_place(&admin, sandbox, database).await,
-                None => Ok(SpecPlace::ServerDefault),
-            };
-            match place {
-                Ok(place) => (admin, superuser, place),
-                Err(e) => {
-                    admin.close().await;
-                    return Err(e);
-                }
-            }
-        }
-    };
+    let (admin, superuser, place) = open_place(server, sandbox, app, opts).await?;
     let settings = regress_settings(superuser);
     let base = app_base(&lesson.id);
     let result = run_in_place(
