@@ -5,6 +5,16 @@
 #                           (isolationtester, one process per spec, in one shared database)
 # alternating which goes first, ROUNDS times; prints both wall times and the ratio per round.
 #
+# MODE=single (or MODE=both) adds the single-spec protocol: one process per spec, every spec of
+# the schedule in turn, alternating which tool goes first for each spec:
+#   PostgreSQL: a fresh isolation_regression (DROP + CREATE + pg_regress's ALTER DATABASE SETs,
+#               NOT timed), then `isolationtester "dbname=isolation_regression …" < x.spec` with
+#               pg_regress's environment (PGTZ, PGDATESTYLE, PGOPTIONS, PGAPPNAME) — timed;
+#   txlab:      `txlab run x.spec --format isolationtester --database-url …` — timed, its own
+#               database included (the role's scratch database, docs/specs.md).
+# Prints the summed times, the ratio, how many outputs matched the expected files, and (with
+# SLOWEST=N) the N specs where txlab lost most. MODE defaults to suite.
+#
 # Needs a PostgreSQL 15 source tree where src/test/isolation is built (isolationtester and
 # pg_isolation_regress): PGSRC=/path/to/postgresql-15.x. Runs as root (the cluster runs as the
 # `postgres` OS user). TXLAB defaults to target/release/txlab (build it first); ROUNDS to 3.
@@ -15,6 +25,8 @@ ISO=$PGSRC/src/test/isolation
 TXLAB=$(realpath "${TXLAB:-target/release/txlab}")
 BIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 ROUNDS=${ROUNDS:-3}
+MODE=${MODE:-suite}
+SLOWEST=${SLOWEST:-0}
 PORT=${PORT:-55499}
 
 dir=$(mktemp -d /tmp/txlab-isolation-bench.XXXXXX)
@@ -37,6 +49,14 @@ run_pg() {
     (cd "$ISO" && su postgres -s /bin/bash -c "./pg_isolation_regress \
         --host=$dir --port=$PORT --user=postgres --bindir=$BIN --inputdir=$ISO \
         --outputdir=$dir/out --schedule=$ISO/isolation_schedule" >"$dir/pg.txt" 2>&1) || true
+    drop_regression
+}
+# pg_regress leaves isolation_regression behind; txlab never takes over a database it did not
+# create (it would run in txlab_spec_<pid>_<n> instead, and intra-grant-inplace-db, which grants
+# on isolation_regression by name, would differ), so the bench drops it between runs.
+drop_regression() {
+    "$BIN/psql" -X -q -h "$dir" -p "$PORT" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS isolation_regression" >/dev/null
 }
 run_txlab() {
     DATABASE_URL="host=$dir port=$PORT user=postgres dbname=postgres" CI=1 \
@@ -45,7 +65,66 @@ run_txlab() {
 }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 
+now() { date +%s.%N; }
+# The single-spec protocol (MODE=single|both): see the header.
+single_round() {
+    local round=$1 psql="$BIN/psql -X -q -h $dir -p $PORT -U postgres -d postgres"
+    local url="host=$dir port=$PORT user=postgres dbname=postgres"
+    local t_tx=0 t_pg=0 same_tx=0 same_pg=0 n=0 i=0
+    : >"$dir/single.tsv"
+    for spec in $(sed -n 's/^test: *//p' "$ISO/isolation_schedule" | tr ' ' '\n'); do
+        [ -n "$spec" ] || continue
+        n=$((n + 1))
+        local a b c d tx pg
+        fresh() {
+            $psql -c "DROP DATABASE IF EXISTS isolation_regression" \
+                -c "CREATE DATABASE isolation_regression TEMPLATE template0" >/dev/null
+            for set in "lc_messages TO 'C'" "lc_monetary TO 'C'" "lc_numeric TO 'C'" \
+                "lc_time TO 'C'" "bytea_output TO 'hex'" "timezone_abbreviations TO 'Default'"; do
+                $psql -c "ALTER DATABASE isolation_regression SET $set" >/dev/null
+            done
+        }
+        one_pg() {
+            fresh
+            a=$(now)
+            PGTZ=America/Los_Angeles PGDATESTYLE="Postgres, MDY" \
+                PGOPTIONS="-c intervalstyle=postgres_verbose" PGAPPNAME="isolation/$spec" \
+                "$ISO/isolationtester" "host=$dir port=$PORT user=postgres dbname=isolation_regression" \
+                <"$ISO/specs/$spec.spec" >"$dir/pg1.out" 2>&1 || true
+            b=$(now)
+        }
+        one_tx() {
+            c=$(now)
+            CI=1 "$TXLAB" --color never run "$ISO/specs/$spec.spec" --format isolationtester \
+                --database-url "$url" >"$dir/tx1.out" 2>&1 || true
+            d=$(now)
+        }
+        i=$((i + 1))
+        if (((i + round) % 2)); then one_tx; one_pg; else one_pg; one_tx; fi
+        tx=$(echo "$d - $c" | bc); pg=$(echo "$b - $a" | bc)
+        t_tx=$(echo "$t_tx + $tx" | bc); t_pg=$(echo "$t_pg + $pg" | bc)
+        matches() { for f in "$ISO/expected/$spec.out" "$ISO"/expected/"$spec"_[0-9].out; do
+            [ -f "$f" ] && cmp -s "$1" "$f" && return 0; done; return 1; }
+        matches "$dir/tx1.out" && same_tx=$((same_tx + 1))
+        matches "$dir/pg1.out" && same_pg=$((same_pg + 1))
+        printf '%s\t%s\t%s\n' "$spec" "$tx" "$pg" >>"$dir/single.tsv"
+    done
+    drop_regression
+    printf 'single round %d: txlab %6.1f s  isolationtester %6.1f s  ratio %.2f  (%d specs; identical: txlab %d, isolationtester %d; load %s)\n' \
+        "$round" "$t_tx" "$t_pg" "$(echo "$t_tx / $t_pg" | bc -l)" "$n" "$same_tx" "$same_pg" \
+        "$(cut -d' ' -f1 /proc/loadavg)"
+    if ((SLOWEST > 0)); then
+        echo "  where txlab lost most (spec, txlab s, isolationtester s):"
+        awk -F'\t' '{printf "%s\t%.3f\t%.3f\t%.3f\n", $1, $2, $3, $2 - $3}' "$dir/single.tsv" |
+            sort -t$'\t' -k4 -rn | head -n "$SLOWEST" | awk -F'\t' '{printf "    %-40s %6.3f %6.3f\n", $1, $2, $3}'
+    fi
+}
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$MODE" = single ] || [ "$MODE" = both ]; then
+    for round in $(seq 1 "$ROUNDS"); do single_round "$round"; done
+fi
+[ "$MODE" = single ] && exit 0
 for round in $(seq 1 "$ROUNDS"); do
     if ((round % 2)); then
         t_tx=$(seconds run_txlab); t_pg=$(seconds run_pg)

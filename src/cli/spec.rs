@@ -65,6 +65,8 @@ async fn run_spec_file(url: Option<&str>, args: &RunArgs, style: &Style) -> Resu
         .is_none()
         .then(spec_runner::fresh_database_name);
     let mut opts = SpecRunOptions::new(database);
+    // On a server the user runs, the role's scratch database when it can be had (docs/specs.md).
+    opts.scratch = opts.database.is_some();
     if let Some(seconds) = args.flags.step_timeout {
         opts.scheduler.step_timeout = std::time::Duration::from_secs(seconds);
     }

@@ -192,6 +192,7 @@ fn summary_line(lesson: &Lesson, summary: &SpecSummary) -> String {
     let place = match &summary.place {
         spec_runner::SpecPlace::Database(db) => format!("a fresh database {db}"),
         spec_runner::SpecPlace::ServerDefault => "the throwaway cluster's own database".into(),
+        spec_runner::SpecPlace::Scratch(db) => format!("the scratch database {db}, as fresh"),
         spec_runner::SpecPlace::Schema(s) => {
             format!("a fresh schema {s} (this role may not create databases)")
         }

@@ -20,6 +20,7 @@ pub mod scheduler;
 pub mod session;
 pub mod spec_place;
 pub mod spec_runner;
+pub mod spec_scratch;
 pub mod spec_view;
 pub mod sql_text;
 pub mod suite;

@@ -5,7 +5,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::db::CreatedDatabase;
-use crate::db::postgres::{Connected, Sandbox};
+use crate::db::SessionOptions;
+use crate::db::postgres::{Connected, Sandbox, Server};
 use crate::error::{Result, TxlabError};
 
 /// The settings pg_regress gives every test, as `(name, value)`; `lc_messages` only when the
@@ -50,6 +51,8 @@ pub enum SpecPlace {
     ServerDefault,
     /// A schema in the server's default database, when the role may not create databases.
     Schema(String),
+    /// The role's scratch database, kept between runs while unchanged (`spec_scratch`).
+    Scratch(String),
 }
 
 pub(super) async fn create_place(
@@ -73,7 +76,7 @@ pub(super) async fn create_place(
 pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
     match place {
         SpecPlace::Database(name) => drop_database(admin, name).await,
-        SpecPlace::ServerDefault => Ok(()),
+        SpecPlace::ServerDefault | SpecPlace::Scratch(_) => Ok(()),
         SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
     }
 }
@@ -82,4 +85,39 @@ pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace)
 /// still be open.
 pub async fn drop_database(admin: &Connected, name: &str) -> Result<()> {
     admin.drop_database(name).await
+}
+
+/// The admin connection, whether the role is a superuser, and where the spec runs: the role's
+/// scratch database when asked and it can be had, else `opts.database` created afresh, else the
+/// server's default database.
+pub(super) async fn open_place(
+    server: &Server,
+    sandbox: &Sandbox,
+    app: &str,
+    opts: &super::spec_runner::SpecRunOptions,
+) -> Result<(Connected, bool, SpecPlace)> {
+    if opts.scratch
+        && let Some(s) = super::spec_scratch::claim(server, app).await?
+    {
+        return Ok((s.admin, s.superuser, SpecPlace::Scratch(s.name)));
+    }
+    let admin = server
+        .connect(&SessionOptions {
+            application_name: app,
+            ..Default::default()
+        })
+        .await?;
+    admin.check_support().await?;
+    let superuser = admin.is_superuser().await;
+    let place = match &opts.database {
+        Some(database) => create_place(&admin, sandbox, database).await,
+        None => Ok(SpecPlace::ServerDefault),
+    };
+    match place {
+        Ok(place) => Ok((admin, superuser, place)),
+        Err(e) => {
+            admin.close().await;
+            Err(e)
+        }
+    }
 }

@@ -16,7 +16,7 @@ use super::lesson::Lesson;
 use super::run::SessionInfo;
 use super::scheduler::{Scheduler, SchedulerSettings};
 use super::session::{SessionHandle, StepAnswer};
-use super::spec_place::create_place;
+use super::spec_place::open_place;
 pub use super::spec_place::{
     SpecPlace, drop_database, drop_place, fresh_database_name, regress_settings,
 };
@@ -34,6 +34,9 @@ pub struct SpecRunOptions {
     /// is: right for a throwaway cluster started for this one spec, whose `postgres` database is
     /// as fresh as a copy of `template0` and costs nothing (CREATE DATABASE takes ~0.5 s).
     pub database: Option<String>,
+    /// Run in the role's scratch database when it can be had (`spec_scratch`), `database` being
+    /// the fallback.
+    pub scratch: bool,
 }
 
 impl SpecRunOptions {
@@ -48,11 +51,27 @@ impl SpecRunOptions {
             scheduler: SchedulerSettings {
                 step_timeout: Duration::from_secs(seconds),
                 cancel_and_wait: true,
+                // Measured on PostgreSQL 15's suite (docs/specs.md, "Where the time went"): asking
+                // right after every launch cost more CPU than it saved on a 2-core machine.
+                eager: env_us("TXLAB_EAGER_US", 0),
+                poll: env_us("TXLAB_POLL_US", 1000),
+                poll_max: env_us("TXLAB_POLL_MAX_US", 5000),
                 ..Default::default()
             },
             database,
+            scratch: false,
         }
     }
+}
+
+/// A probe timing in microseconds from the environment (for measuring, docs/specs.md).
+fn env_us(name: &str, default_us: u64) -> Duration {
+    Duration::from_micros(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_us),
+    )
 }
 
 /// Why a spec stopped before its last permutation; isolationtester exits at these.
@@ -111,25 +130,7 @@ pub async fn run_spec(
 ) -> Result<SpecSummary> {
     let started = Instant::now();
     let app = sandbox.application_name();
-    let admin = server
-        .connect(&SessionOptions {
-            application_name: app,
-            ..Default::default()
-        })
-        .await?;
-    admin.check_support().await?;
-    let superuser = admin.is_superuser().await;
-    let place = match &opts.database {
-        Some(database) => create_place(&admin, sandbox, database).await,
-        None => Ok(SpecPlace::ServerDefault),
-    };
-    let place = match place {
-        Ok(place) => place,
-        Err(e) => {
-            admin.close().await;
-            return Err(e);
-        }
-    };
+    let (admin, superuser, place) = open_place(server, sandbox, app, opts).await?;
     let settings = regress_settings(superuser);
     let base = app_base(&lesson.id);
     let result = run_in_place(
@@ -173,7 +174,7 @@ pub async fn run_in_place(
     on_permutation: &mut dyn FnMut(&[SessionInfo], &PermutationRun),
 ) -> Result<(usize, Vec<SessionInfo>)> {
     let (database, search_path) = match place {
-        SpecPlace::Database(db) => (Some(db.as_str()), None),
+        SpecPlace::Database(db) | SpecPlace::Scratch(db) => (Some(db.as_str()), None),
         SpecPlace::ServerDefault => (None, None),
         SpecPlace::Schema(schema) => (None, Some(schema.as_str())),
     };

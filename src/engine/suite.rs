@@ -43,6 +43,9 @@ pub struct SuiteDatabase {
     admin: Connected,
     watcher: Connected,
     settings: Vec<(String, String)>,
+    /// The catalog as the last spec left it: the next spec's "before", read once instead of
+    /// twice between two specs (nothing else runs in the database meanwhile).
+    last_seen: std::sync::Mutex<Option<BTreeSet<String>>>,
 }
 
 /// What one spec did in the suite.
@@ -101,6 +104,7 @@ impl SuiteDatabase {
             admin,
             watcher,
             settings: regress_settings(superuser),
+            last_seen: std::sync::Mutex::new(None),
         })
     }
 
@@ -128,7 +132,11 @@ impl SuiteDatabase {
         opts: &SpecRunOptions,
         on_permutation: &mut dyn FnMut(&[SessionInfo], &PermutationRun),
     ) -> (Result<usize>, SuiteSpecRun) {
-        let before = self.catalog().await;
+        let known = self.last_seen.lock().map(|mut k| k.take()).unwrap_or(None);
+        let before = match known {
+            Some(before) => before,
+            None => self.catalog().await,
+        };
         let base = app_base(&lesson.id);
         let result = run_in_place(
             server,
@@ -146,6 +154,9 @@ impl SuiteDatabase {
             Err(e) => (Err(e), Vec::new()),
         };
         let leftovers = after.difference(&before).cloned().collect();
+        if let Ok(mut last) = self.last_seen.lock() {
+            *last = Some(after);
+        }
         (
             ran,
             SuiteSpecRun {
@@ -166,7 +177,7 @@ impl SuiteDatabase {
 
 fn place_options(place: &SpecPlace) -> (Option<&str>, Option<&str>) {
     match place {
-        SpecPlace::Database(db) => (Some(db.as_str()), None),
+        SpecPlace::Database(db) | SpecPlace::Scratch(db) => (Some(db.as_str()), None),
         SpecPlace::ServerDefault => (None, None),
         SpecPlace::Schema(schema) => (None, Some(schema.as_str())),
     }

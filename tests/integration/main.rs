@@ -49,6 +49,8 @@ mod safety;
 mod shared_server;
 /// PostgreSQL's own isolation specs, byte for byte.
 mod spec_conformance;
+/// The role's scratch database for single-spec runs (issue 11).
+mod spec_scratch;
 /// `--step` in a real terminal (tmux).
 mod step_tmux;
 /// Suite mode: many specs against expected files, one database, TAP report (issue 11).

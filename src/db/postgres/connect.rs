@@ -97,6 +97,11 @@ impl Server {
         &self.config
     }
 
+    /// The role txlab logs in as, when the settings name one (the scratch database is per role).
+    pub fn user(&self) -> Option<&str> {
+        self.config.get_user()
+    }
+
     /// The TLS connector connections to this server (and their pools) must use.
     pub fn tls(&self) -> &PgTls {
         &self.tls.connector

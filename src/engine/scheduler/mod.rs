@@ -55,6 +55,16 @@ pub struct SchedulerSettings {
     /// `step_timeout`: cancel it, record [`EventKind::Canceled`], and keep waiting for its answer
     /// (failing only after twice the timeout), instead of cancelling and failing at once.
     pub cancel_and_wait: bool,
+    /// How long after a launch the scheduler asks the server back to back, without pausing
+    /// (each question is one round trip, during which the answer may arrive): most lock waits
+    /// begin within it and are seen at once. Zero waits `poll` for the answer first (most steps
+    /// answer within it and cost no question at all). A waiter being re-polled is always asked
+    /// at once, for at least `poll`.
+    pub eager: Duration,
+    /// After the eager window the pause between questions starts at `poll` and doubles up to
+    /// this: a step that runs for a while is asked about less and less often, leaving the CPU
+    /// to the backends (on a small machine the probe competes with the very step it watches).
+    pub poll_max: Duration,
 }
 
 impl Default for SchedulerSettings {
@@ -64,6 +74,8 @@ impl Default for SchedulerSettings {
             step_timeout: Duration::from_secs(10),
             reject_impossible: false,
             cancel_and_wait: false,
+            eager: Duration::from_millis(3),
+            poll_max: Duration::from_millis(1),
         }
     }
 }

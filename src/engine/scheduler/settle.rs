@@ -10,10 +10,6 @@ use crate::engine::lesson::Blocker;
 use crate::error::{Result, TxlabError};
 use crate::model::{BackendId, EventKind, StepAnswer};
 
-/// How long after a launch the scheduler keeps asking the server without pausing. Most steps
-/// answer well within it; a step still running after it is asked once per poll interval.
-const EAGER_PROBING: Duration = Duration::from_millis(3);
-
 /// How long, at most, a step marked `always_waits` is watched for the server to report it
 /// blocked (only to name whom it waits for; it is reported waiting either way). The watch ends
 /// as soon as the step is seen blocked or answers; the cap only matters for a step that does
@@ -89,6 +85,7 @@ impl Scheduler<'_> {
         }
         let start = Instant::now();
         let mut canceled = false;
+        let mut pause = self.settings.poll;
         loop {
             self.drain_notices(session);
             if self.active[session]
@@ -102,12 +99,18 @@ impl Scheduler<'_> {
                 continue;
             }
             // Right after a launch, ask the server back to back (each question is one round trip,
-            // during which the answer may arrive); after that, once per poll interval.
-            let eager = nonblock && start.elapsed() < EAGER_PROBING;
+            // during which the answer may arrive); after that, after a growing pause.
+            // A waiter re-polled (`retry`) was seen blocked before: one question settles it.
+            let window = if retry {
+                self.settings.eager.max(self.settings.poll)
+            } else {
+                self.settings.eager
+            };
+            let eager = nonblock && start.elapsed() < window;
             if !eager {
-                match tokio::time::timeout(self.settings.poll, self.sessions[session].answer())
-                    .await
-                {
+                let waited = tokio::time::timeout(pause, self.sessions[session].answer()).await;
+                pause = (pause * 2).min(self.settings.poll_max.max(self.settings.poll));
+                match waited {
                     Ok(Some(answer)) => {
                         self.store_answer(session, answer);
                         continue;
@@ -175,10 +178,23 @@ impl Scheduler<'_> {
     async fn glance_at_block(&mut self, session: usize) -> Result<(Instant, Vec<BackendId>, bool)> {
         let start = Instant::now();
         let pid = self.sessions[session].pid;
+        let mut pause = self.settings.poll;
         while start.elapsed() < GLANCE {
             if let Some(answer) = self.sessions[session].try_answer() {
                 self.store_answer(session, answer);
                 break;
+            }
+            if start.elapsed() >= self.settings.eager {
+                // Past the eager window, pause (as `try_complete` does) rather than ask flat out.
+                match tokio::time::timeout(pause, self.sessions[session].answer()).await {
+                    Ok(Some(answer)) => {
+                        self.store_answer(session, answer);
+                        break;
+                    }
+                    Ok(None) => return Err(gone(session)),
+                    Err(_elapsed) => {}
+                }
+                pause = (pause * 2).min(self.settings.poll_max.max(self.settings.poll));
             }
             if self.probe.is_blocked(pid).await? {
                 let at = Instant::now();
