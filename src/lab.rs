@@ -83,10 +83,11 @@ impl Lab {
         crate::leftovers::cleaned_up(self.sandbox.live(), unreachable);
     }
 
-    /// Prints the privileges line on stderr, once per run on a given server; not when the
-    /// output is JSON (the document carries them as `privileges`).
-    pub fn announce_privileges(&self, json: bool) {
-        if let (Some(p), false) = (&self.privileges, json) {
+    /// Prints the privileges line on stderr, once per run on a given server; not when `quiet`
+    /// (JSON, whose document carries them as `privileges`; isolationtester's format, whose
+    /// stderr is part of the output compared).
+    pub fn announce_privileges(&self, quiet: bool) {
+        if let (Some(p), false) = (&self.privileges, quiet) {
             eprintln!("{}", p.line());
         }
     }

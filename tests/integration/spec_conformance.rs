@@ -46,6 +46,12 @@ fn conforms(name: &str) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name}: txlab failed: {stderr}");
+    // pg_regress compares isolationtester's stdout and stderr together: nothing of txlab's own
+    // (a progress bar, the privileges line on a server given by URL) may appear there.
+    assert!(
+        stderr.is_empty(),
+        "{name}: stderr is part of the output: {stderr}"
+    );
     if out.stdout != expected {
         let got = String::from_utf8_lossy(&out.stdout);
         let want = String::from_utf8_lossy(&expected);
