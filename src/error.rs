@@ -199,7 +199,7 @@ impl TxlabError {
             TxlabError::LocalCluster(_) => "pass --database-url to use a server you run yourself, or set TXLAB_PG_BINDIR to the directory holding initdb and postgres".into(),
             TxlabError::StepTimeout { .. } => "a step that waits for something no later step releases never ends; check the lesson's step order (--step-timeout changes the limit)".into(),
             TxlabError::Schedule(_) => "check the lesson's step order: a session runs one statement at a time".into(),
-            TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits".into(),
+            TxlabError::ImpossibleInterleaving { .. } => "this order of steps cannot happen in real life: a session does nothing while it waits; in a lesson file, move a step that releases the lock (a COMMIT, say) before the waiting session's next step".into(),
             TxlabError::Setup(_) => "the lesson's setup SQL must run on an empty schema; try it in psql".into(),
             TxlabError::Database(_) => "the server's own words are above; if the lesson is a built-in one, report it with the command you ran".into(),
             TxlabError::Interrupted | TxlabError::Terminated => crate::leftovers::summary(),

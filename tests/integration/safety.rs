@@ -254,3 +254,35 @@ fn a_file_that_is_not_utf8_is_called_so() {
 fn scratch_file(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("txlab-safety-{}-{name}", std::process::id()))
 }
+
+/// A teacher's lesson whose order cannot go on (a session's next step is due while it waits for a
+/// lock only a later step releases) is told so, in the server's terms, not that the step
+/// "neither completed nor blocked": the server showed it blocked.
+#[test]
+fn a_lesson_order_that_cannot_go_on_is_named_as_such() {
+    let out = txlab()
+        .arg("run")
+        .arg(util::fixture("wrong-order.toml"))
+        .args(["--step-timeout", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") || l.starts_with("hint:"))
+        .collect();
+    assert_eq!(
+        lines[0],
+        "error: step b4 waits for a lock that only a later step can release, so step b5 cannot run after it",
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains("move a step that releases the lock"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("neither completed nor blocked"),
+        "{stderr}"
+    );
+}

@@ -247,7 +247,16 @@ impl<'r> Scheduler<'r> {
             if self.settings.reject_impossible && self.stuck_behind_idle(session).await? {
                 return Err(self.impossible(session, due).await);
             }
-            if self.try_complete(session, false, true).await? == settle::Settled::Done {
+            let settled = match self.try_complete(session, false, true).await {
+                Err(TxlabError::ImpossibleInterleaving { waiting, due: None }) => {
+                    return Err(TxlabError::ImpossibleInterleaving {
+                        waiting,
+                        due: due.map(|d| self.steps[d].name.clone()),
+                    });
+                }
+                other => other?,
+            };
+            if settled == settle::Settled::Done {
                 waiting.retain(|&w| w != session);
             }
             *waiting = self

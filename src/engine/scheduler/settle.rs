@@ -152,6 +152,11 @@ impl Scheduler<'_> {
                 {
                     continue;
                 }
+                // Blocked behind sessions with nothing running: an order that cannot go on,
+                // said in the server's terms (not "neither completed nor blocked").
+                if !canceled && self.stuck_behind_idle(session).await? {
+                    return Err(self.impossible(session, None).await);
+                }
                 if !canceled {
                     self.sessions[session].cancel().await;
                 }
