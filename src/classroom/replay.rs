@@ -28,14 +28,7 @@ impl Pages {
     /// still going (a finished run counts its launches).
     pub fn of(run: &LessonRun, style: &Style, total: Option<usize>) -> Pages {
         let rows = render::timeline::row_texts(run, style);
-        let launches: Vec<usize> = run
-            .timeline
-            .events
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e.kind, EventKind::Launch { .. }))
-            .map(|(i, _)| i)
-            .collect();
+        let launches = run.timeline.launch_positions();
         let total = total.unwrap_or(launches.len());
         let mut shown = Vec::new();
         let mut prompts = Vec::new();

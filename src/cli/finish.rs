@@ -27,9 +27,7 @@ pub fn print_document(
         }
         OutputFormat::Json => {
             let mut doc = render::json::document(&rec.runs, &rec.server, rec.local_cluster);
-            if let Some(privileges) = &rec.privileges {
-                doc["privileges"] = serde_json::json!(privileges);
-            }
+            render::json::add_privileges(&mut doc, rec.privileges.as_ref());
             // Additive: what `txlab replay` needs (steps, narration, quiz) rides along.
             print(&rec.json_document_text(&doc))?;
         }

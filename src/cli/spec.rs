@@ -225,9 +225,7 @@ async fn run_lesson_interleavings(
         OutputFormat::Json => {
             let mut doc =
                 render::json::interleavings_document(&lesson, &tables, lab.server.description());
-            if let Some(privileges) = &lab.privileges {
-                doc["privileges"] = serde_json::json!(privileges);
-            }
+            render::json::add_privileges(&mut doc, lab.privileges.as_ref());
             print(&render::json::to_text(&doc))?;
         }
         _ => {

@@ -138,9 +138,10 @@ impl<'a> SpecPrinter<'a> {
             }
             SpecOutput::Json => {
                 let mut doc = render::json::spec_document(lesson, &self.json_runs, server, cluster);
-                if let Some(privileges) = recording.and_then(|r| r.privileges.as_ref()) {
-                    doc["privileges"] = serde_json::json!(privileges);
-                }
+                render::json::add_privileges(
+                    &mut doc,
+                    recording.and_then(|r| r.privileges.as_ref()),
+                );
                 match recording {
                     Some(rec) => rec.json_document_text(&doc),
                     None => render::json::to_text(&doc),

@@ -178,6 +178,17 @@ impl Timeline {
             })
     }
 
+    /// Where in `events` each step was launched, in order: the step boundaries a stepped
+    /// walkthrough (terminal or HTML handout) moves between.
+    pub fn launch_positions(&self) -> Vec<usize> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.kind, EventKind::Launch { .. }))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// How many times sessions retried their transactions.
     pub fn retries(&self) -> usize {
         self.events

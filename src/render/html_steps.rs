@@ -5,20 +5,13 @@
 
 use super::timeline::rows;
 use crate::engine::run::LessonRun;
-use crate::model::{EventKind, Timeline};
+use crate::model::Timeline;
 
 /// For each row `rows(run, lanes, …)` gives, the step it belongs to (0: before the first step,
 /// `k`: after the k-th launch), and how many steps the run has.
 pub fn row_steps(run: &LessonRun, lanes: usize, width: usize) -> (Vec<usize>, usize) {
     let total_rows = rows(run, lanes, width, width).len();
-    let launches: Vec<usize> = run
-        .timeline
-        .events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matches!(e.kind, EventKind::Launch { .. }))
-        .map(|(i, _)| i)
-        .collect();
+    let launches = run.timeline.launch_positions();
     // bounds[k]: rows visible before launch k+1.
     let bounds: Vec<usize> = launches
         .iter()

@@ -79,6 +79,14 @@ pub fn interleavings_document(
     })
 }
 
+/// Adds the grants txlab had on a server given by URL (docs/output.md `privileges`) to any of
+/// the documents above; nothing when there are none to report.
+pub fn add_privileges(doc: &mut Value, privileges: Option<&crate::db::privileges::Privileges>) {
+    if let Some(p) = privileges {
+        doc["privileges"] = serde_json::json!(p);
+    }
+}
+
 /// A document as printed: pretty, one trailing newline.
 pub fn to_text(doc: &Value) -> String {
     format!(

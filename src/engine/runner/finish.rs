@@ -49,7 +49,9 @@ pub(super) async fn finish(
             format!("{}.waited_ms", def.name),
             Some(format!("{:.1}", millis(waited(&timeline, i)))),
         );
-        for (k, step) in lesson.steps.iter().enumerate() {
+        // Only when the check asks: it is sessions × steps scans of the timeline.
+        let asked = rule_mentions(lesson, ".waited_through.");
+        for (k, step) in lesson.steps.iter().enumerate().filter(|_| asked) {
             vars.insert(
                 format!("{}.waited_through.{}", def.name, step.name),
                 Some(timeline.waited_through(i, k).to_string()),
@@ -100,6 +102,15 @@ pub(super) async fn finish(
         run.why = Some(why);
     }
     Ok(run)
+}
+
+/// Whether the lesson's verdict check uses a variable whose name contains `part`.
+fn rule_mentions(lesson: &Lesson, part: &str) -> bool {
+    lesson
+        .verdict
+        .as_ref()
+        .and_then(|rule| rule.check.as_deref())
+        .is_some_and(|sql| sql.contains(part))
 }
 
 /// Whether the session's last transaction-ending step really committed (a COMMIT of a failed

@@ -153,7 +153,7 @@ impl Scheduler<'_> {
     }
 
     /// Whether the session has a step without an answer that the server says is blocked.
-    async fn running_and_blocked(&mut self, session: usize) -> Result<bool> {
+    pub(super) async fn running_and_blocked(&mut self, session: usize) -> Result<bool> {
         self.drain_notices(session);
         let Some(active) = self.active[session].as_ref() else {
             return Ok(false);

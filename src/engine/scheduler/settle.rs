@@ -262,21 +262,10 @@ impl Scheduler<'_> {
     /// Whether the session's step waits for a lock that only sessions with nothing running hold:
     /// nothing but one of their later steps can release it.
     pub(super) async fn stuck_behind_idle(&mut self, session: usize) -> Result<bool> {
-        self.drain_notices(session);
-        let Some(active) = self.active[session].as_ref() else {
-            return Ok(false);
-        };
-        if active.answer.is_some() {
-            return Ok(false);
-        }
-        if let Some(answer) = self.sessions[session].try_answer() {
-            self.store_answer(session, answer);
+        if !self.running_and_blocked(session).await? {
             return Ok(false);
         }
         let pid = self.sessions[session].pid;
-        if !self.probe.is_blocked(pid).await? {
-            return Ok(false);
-        }
         let holders = self.probe.blockers(pid).await;
         let idle = |holder: &BackendId| {
             self.sessions
