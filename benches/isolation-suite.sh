@@ -17,7 +17,8 @@
 #
 # Needs a PostgreSQL 15 source tree where src/test/isolation is built (isolationtester and
 # pg_isolation_regress): PGSRC=/path/to/postgresql-15.x. Runs as root (the cluster runs as the
-# `postgres` OS user). TXLAB defaults to target/release/txlab (build it first); ROUNDS to 3.
+# `postgres` OS user). TXLAB defaults to target/release/txlab (build it first); ROUNDS to 3;
+# JOBS to 1 (`txlab run --jobs N`; a list, e.g. JOBS="1 2", runs each in every round).
 set -euo pipefail
 
 PGSRC=${PGSRC:?set PGSRC to a PostgreSQL 15 source tree with src/test/isolation built}
@@ -27,6 +28,7 @@ BIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 ROUNDS=${ROUNDS:-3}
 MODE=${MODE:-suite}
 SLOWEST=${SLOWEST:-0}
+JOBS=${JOBS:-1}
 PORT=${PORT:-55499}
 
 dir=$(mktemp -d /tmp/txlab-isolation-bench.XXXXXX)
@@ -61,7 +63,7 @@ drop_regression() {
 run_txlab() {
     DATABASE_URL="host=$dir port=$PORT user=postgres dbname=postgres" CI=1 \
         "$TXLAB" --color never run --schedule "$ISO/isolation_schedule" --specs "$ISO/specs" \
-        --expected "$ISO/expected" >"$dir/txlab.txt" 2>&1 || true
+        --expected "$ISO/expected" --jobs "${1:-1}" >"$dir/txlab.txt" 2>&1 || true
 }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 
@@ -125,14 +127,29 @@ if [ "$MODE" = single ] || [ "$MODE" = both ]; then
     for round in $(seq 1 "$ROUNDS"); do single_round "$round"; done
 fi
 [ "$MODE" = single ] && exit 0
+# JOBS="1 2" runs txlab once per value in every round (`--jobs N`), all against the same
+# pg_isolation_regress run of that round.
+txlab_runs() {
+    for jobs in $JOBS; do
+        local t; t=$(seconds run_txlab "$jobs")
+        echo "$jobs $t $(tail -1 "$dir/txlab.txt")" >>"$dir/rounds.txt"
+        # A run with a difference keeps its report (the cluster directory is removed at exit).
+        grep -q '^not ok' "$dir/txlab.txt" &&
+            cp "$dir/txlab.txt" "/tmp/txlab-suite-round$round-jobs$jobs.txt"
+        true
+    done
+}
 for round in $(seq 1 "$ROUNDS"); do
+    : >"$dir/rounds.txt"
     if ((round % 2)); then
-        t_tx=$(seconds run_txlab); t_pg=$(seconds run_pg)
+        txlab_runs; t_pg=$(seconds run_pg)
     else
-        t_pg=$(seconds run_pg); t_tx=$(seconds run_txlab)
+        t_pg=$(seconds run_pg); txlab_runs
     fi
-    printf 'round %d: txlab %6.1f s  pg_isolation_regress %6.1f s  ratio %.2f  (load %s)\n' \
-        "$round" "$t_tx" "$t_pg" "$(echo "$t_tx / $t_pg" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
-    echo "  txlab:  $(tail -1 "$dir/txlab.txt")"
+    while read -r jobs t_tx summary; do
+        printf 'round %d: txlab --jobs %s %6.1f s  pg_isolation_regress %6.1f s  ratio %.2f  (load %s)\n' \
+            "$round" "$jobs" "$t_tx" "$t_pg" "$(echo "$t_tx / $t_pg" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+        echo "  txlab:  $summary"
+    done <"$dir/rounds.txt"
     echo "  pg:     $(grep -E 'tests (passed|failed)|All [0-9]+ tests' "$dir/pg.txt" | tail -1)"
 done

@@ -192,6 +192,12 @@ pub struct RunArgs {
     /// Where the schedule's specs are (default: the schedule file's directory + `specs/`).
     #[arg(long, value_name = "DIR")]
     pub specs: Option<PathBuf>,
+    /// A suite: run up to N specs at once, each in a database of its own. Specs that touch what
+    /// the whole server shares (VACUUM, prepared transactions, roles, statistics, timeouts…) still
+    /// run alone (docs/specs.md). Default 1: one after the other, as pg_isolation_regress does.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 impl RunArgs {

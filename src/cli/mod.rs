@@ -97,6 +97,9 @@ async fn dispatch(cli: Cli, style: Style) -> Result<u8, TxlabError> {
             demo::run_engines(url, &engines, plan, &style).await
         }
         Command::Run(args) if suite::handles(&args) => suite::run(url, &args, &style).await,
+        Command::Run(args) if args.jobs > 1 => Err(TxlabError::BadArguments(
+            "--jobs runs a suite's specs side by side; one file runs on its own (give several specs with --expected DIR, or --schedule)".into(),
+        )),
         Command::Run(args) if spec::handles(&args) => spec::run(url, &args, &style).await,
         Command::Run(args) => {
             let plan = shared::plan_for_file(args.file(), &args.flags)?;

@@ -5,13 +5,18 @@
 //! Exit 1 when any spec differs, 2 when one could not be run.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::args::RunArgs;
+use crate::db::postgres::{Sandbox, Server};
 use crate::engine::lesson::Lesson;
 use crate::engine::run::SessionInfo;
 use crate::engine::spec_runner::{PermutationRun, SpecFailure, SpecRunOptions};
-use crate::engine::suite::SuiteDatabase;
+use crate::engine::suite::{REGRESSION_DATABASE, SuiteDatabase};
+use crate::engine::suite_plan::SuitePlan;
 use crate::error::{Result, TxlabError};
 use crate::lab::Lab;
 use crate::output::print;
@@ -55,9 +60,14 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     let lab = Lab::open(url).await?;
     lab.announce_privileges(false);
     let (server, sandbox) = lab.postgres("a suite of isolation specs")?;
-    let db = lab.run(SuiteDatabase::open(server, sandbox)).await?;
-    let tally = lab.run(run_all(&lab, &db, &specs, expected, style)).await;
-    let closed = db.close(sandbox).await;
+    let dbs = lab
+        .run(open_databases(server, sandbox, args.jobs.into()))
+        .await?;
+    let tally = lab.run(run_all(&lab, &dbs, &specs, expected, style)).await;
+    let mut closed = Ok(());
+    for db in dbs {
+        closed = closed.and(db.close(sandbox).await);
+    }
     let tally = tally?;
     closed?;
     print(&tap::summary(
@@ -76,6 +86,43 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     })
 }
 
+/// The suite's databases: `isolation_regression` for the first job, fresh names for the others,
+/// created at the same time. A role that may not create databases gets one schema and one job.
+async fn open_databases(
+    server: &Server,
+    sandbox: &Sandbox,
+    jobs: usize,
+) -> Result<Vec<SuiteDatabase>> {
+    let first = SuiteDatabase::open(server, sandbox, Some(REGRESSION_DATABASE)).await?;
+    if jobs <= 1 || first.in_schema() {
+        if jobs > 1 {
+            eprintln!(
+                "note: this role may not create databases, so the suite runs one spec at a time in a schema (--jobs needs a database per job)"
+            );
+        }
+        return Ok(vec![first]);
+    }
+    let others = futures_util::future::join_all(
+        (1..jobs).map(|_| SuiteDatabase::open(server, sandbox, None)),
+    )
+    .await;
+    let mut dbs = vec![first];
+    let mut failed = None;
+    for db in others {
+        match db {
+            Ok(db) => dbs.push(db),
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    if let Some(e) = failed {
+        for db in dbs {
+            let _ = db.close(sandbox).await;
+        }
+        return Err(e);
+    }
+    Ok(dbs)
+}
+
 fn suite_specs(args: &RunArgs) -> Result<Vec<PathBuf>> {
     let mut specs = Vec::new();
     if let Some(schedule) = &args.schedule {
@@ -90,55 +137,110 @@ fn suite_specs(args: &RunArgs) -> Result<Vec<PathBuf>> {
     Ok(specs)
 }
 
+/// A spec read before the suite starts (so that `--jobs` knows which must run alone), or why it
+/// could not be read (reported on its own line when its turn comes).
+type Loaded = Result<spec::CompiledSpec>;
+
 async fn run_all(
     lab: &Lab,
-    db: &SuiteDatabase,
+    dbs: &[SuiteDatabase],
     specs: &[PathBuf],
     expected_dir: &Path,
     style: &Style,
 ) -> Result<Tally> {
     let bar = render::progress::bar(specs.len() as u64, style, "specs");
+    let names: Vec<String> = specs.iter().map(|p| spec_name(p)).collect();
+    let loaded: Vec<Loaded> = specs.iter().map(|p| spec::load_file(p)).collect();
+    let alone = loaded
+        .iter()
+        .map(|l| {
+            l.as_ref()
+                .is_ok_and(|c| spec::alone::reason(&c.lesson).is_some())
+        })
+        .collect();
+    let mut plan = SuitePlan::new(alone, dbs.len());
+    let mut running = FuturesUnordered::new();
+    // Reports are printed in the schedule's order, whatever order the specs finish in.
+    let mut reports: Vec<Option<String>> = vec![None; specs.len()];
+    let mut printed = 0;
     let mut tally = Tally::default();
-    for (i, path) in specs.iter().enumerate() {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        bar.set_message(name.clone());
-        let started = Instant::now();
-        let outcome = run_one(lab, db, path).await;
-        let took = started.elapsed();
-        let mut report = String::new();
-        match outcome {
-            Err(e) => {
-                tally.errors += 1;
-                report.push_str(&tap::test_line(i + 1, &name, false, took));
-                report.push_str(&tap::comment(&format!("error: {e}")));
-            }
-            Ok((got, leftovers)) => {
-                compare(
-                    &mut report,
-                    &mut tally,
-                    i + 1,
-                    &name,
-                    expected_dir,
-                    &got,
-                    took,
-                );
-                if !leftovers.is_empty() {
-                    tally.leftovers += 1;
-                    report.push_str(&tap::comment(&format!(
-                        "{name} left behind: {}",
-                        leftovers.join(", ")
-                    )));
-                }
-            }
+    loop {
+        while let Some((i, job)) = plan.start() {
+            bar.set_message(names[i].clone());
+            running.push(run_job(lab, &dbs[job], i, job, &loaded[i]));
         }
-        bar.suspend(|| print(&report))?;
-        bar.inc(1);
+        let Some((i, job, outcome, took)) = running.next().await else {
+            break;
+        };
+        plan.finished(job);
+        reports[i] = Some(report(
+            &mut tally,
+            i,
+            &names[i],
+            expected_dir,
+            outcome,
+            took,
+        ));
+        while let Some(Some(report)) = reports.get_mut(printed).map(Option::take) {
+            bar.suspend(|| print(&report))?;
+            bar.inc(1);
+            printed += 1;
+        }
     }
     bar.finish_and_clear();
     Ok(tally)
+}
+
+fn spec_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Runs spec `i` in `db` (job `job`), timing it.
+async fn run_job<'a>(
+    lab: &'a Lab,
+    db: &'a SuiteDatabase,
+    i: usize,
+    job: usize,
+    loaded: &'a Loaded,
+) -> (usize, usize, Result<(String, Vec<String>)>, Duration) {
+    let started = Instant::now();
+    let outcome = match loaded {
+        Ok(compiled) => run_one(lab, db, compiled).await,
+        Err(e) => Err(TxlabError::BadArguments(e.to_string())),
+    };
+    (i, job, outcome, started.elapsed())
+}
+
+/// The TAP lines (and diff, leftovers) for spec `i`, counted in `tally`.
+fn report(
+    tally: &mut Tally,
+    i: usize,
+    name: &str,
+    expected_dir: &Path,
+    outcome: Result<(String, Vec<String>)>,
+    took: Duration,
+) -> String {
+    let mut report = String::new();
+    match outcome {
+        Err(e) => {
+            tally.errors += 1;
+            report.push_str(&tap::test_line(i + 1, name, false, took));
+            report.push_str(&tap::comment(&format!("error: {e}")));
+        }
+        Ok((got, leftovers)) => {
+            compare(&mut report, tally, i + 1, name, expected_dir, &got, took);
+            if !leftovers.is_empty() {
+                tally.leftovers += 1;
+                report.push_str(&tap::comment(&format!(
+                    "{name} left behind: {}",
+                    leftovers.join(", ")
+                )));
+            }
+        }
+    }
+    report
 }
 
 fn compare(
@@ -148,7 +250,7 @@ fn compare(
     name: &str,
     expected_dir: &Path,
     got: &str,
-    took: std::time::Duration,
+    took: Duration,
 ) {
     let files = expected_files(expected_dir, name);
     let texts: Vec<String> = files
@@ -180,31 +282,34 @@ fn compare(
 /// Runs one spec in the suite's database and returns what isolationtester would have written to
 /// its output file (stdout and stderr, as pg_isolation_regress redirects both) and the objects it
 /// left behind. A spec stopped by a failed setup is an output, not an error.
-async fn run_one(lab: &Lab, db: &SuiteDatabase, path: &Path) -> Result<(String, Vec<String>)> {
-    let compiled = spec::load_file(path)?;
-    let lesson = compiled.lesson;
+async fn run_one(
+    lab: &Lab,
+    db: &SuiteDatabase,
+    compiled: &spec::CompiledSpec,
+) -> Result<(String, Vec<String>)> {
+    let lesson = &compiled.lesson;
     // isolationtester checks the spec (warning about unused steps on stderr) before it prints
     // its header.
     let mut out = String::new();
     for warning in &compiled.warnings {
         out.push_str(&format!("{warning}\n"));
     }
-    out.push_str(&render::isolationtester::header(&lesson));
+    out.push_str(&render::isolationtester::header(lesson));
     let mut stopped = false;
     let mut on_permutation = |infos: &[SessionInfo], run: &PermutationRun| {
-        out.push_str(&render::isolationtester::permutation(&lesson, infos, run));
-        for line in render::isolationtester::complaints(&lesson, run) {
+        out.push_str(&render::isolationtester::permutation(lesson, infos, run));
+        for line in render::isolationtester::complaints(lesson, run) {
             out.push_str(&format!("{line}\n"));
         }
         if let Some(failure) = &run.failure {
             stopped = true;
-            out.push_str(&failure_text(&lesson, failure));
+            out.push_str(&failure_text(lesson, failure));
         }
     };
     let opts = SpecRunOptions::new(None);
     let (server, _) = lab.postgres("a suite of isolation specs")?;
     let (result, ran) = db
-        .run_spec(server, &lesson, &opts, &mut on_permutation)
+        .run_spec(server, lesson, &opts, &mut on_permutation)
         .await;
     match result {
         Err(e) if !stopped => Err(e),

@@ -24,6 +24,7 @@ pub mod spec_scratch;
 pub mod spec_view;
 pub mod sql_text;
 pub mod suite;
+pub mod suite_plan;
 pub mod verdict;
 
 /// The timeline types now live in [`crate::model`]; this path stays for existing imports.

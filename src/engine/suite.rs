@@ -57,11 +57,11 @@ pub struct SuiteSpecRun {
 }
 
 impl SuiteDatabase {
-    /// Creates the suite's database (a schema when the role may not create databases).
-    /// It is named `isolation_regression` as pg_regress names it (some specs name their database,
-    /// e.g. `GRANT … ON DATABASE isolation_regression`); when that name is taken on the server, a
-    /// fresh name of txlab's own.
-    pub async fn open(server: &Server, sandbox: &Sandbox) -> Result<Self> {
+    /// Creates a database for the suite (a schema when the role may not create databases).
+    /// The first is named `isolation_regression` as pg_regress names it (`name`; some specs name
+    /// their database, e.g. `GRANT … ON DATABASE isolation_regression`); when that name is taken
+    /// on the server, and for the other jobs of `--jobs N` (`None`), a fresh name of txlab's own.
+    pub async fn open(server: &Server, sandbox: &Sandbox, name: Option<&str>) -> Result<Self> {
         let admin = server
             .connect(&SessionOptions {
                 application_name: sandbox.application_name(),
@@ -70,9 +70,12 @@ impl SuiteDatabase {
             .await?;
         admin.check_support().await?;
         let superuser = admin.is_superuser().await;
-        let place = match create_place(&admin, sandbox, REGRESSION_DATABASE).await {
-            Err(_) => create_place(&admin, sandbox, &fresh_database_name()).await,
-            created => created,
+        let place = match name {
+            Some(name) => match create_place(&admin, sandbox, name).await {
+                Err(_) => create_place(&admin, sandbox, &fresh_database_name()).await,
+                created => created,
+            },
+            None => create_place(&admin, sandbox, &fresh_database_name()).await,
         };
         let place = match place {
             Ok(place) => place,
@@ -106,6 +109,12 @@ impl SuiteDatabase {
             settings: regress_settings(superuser),
             last_seen: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Whether specs run in a schema of a shared database rather than a database of their own
+    /// (then they cannot run side by side: the catalog check would see each other's objects).
+    pub fn in_schema(&self) -> bool {
+        matches!(self.place, SpecPlace::Schema(_))
     }
 
     /// The objects in the suite's database now.

@@ -2,6 +2,7 @@
 //! their grammar, and the compiler that turns a spec into the same [`Lesson`](crate::engine::Lesson)
 //! TOML lessons compile into, so one scheduler runs both.
 
+pub mod alone;
 pub mod compile;
 pub mod parser;
 pub mod scanner;

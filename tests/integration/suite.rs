@@ -227,6 +227,102 @@ fn the_shared_specs_are_identical_one_by_one() {
     }
 }
 
+/// `--jobs 3`: the shared specs and the three classes side by side (the ones touching what the
+/// whole server shares — VACUUM, a role, `pg_stat_activity`, `deadlock_timeout`,
+/// `pg_terminate_backend` — run alone), every output identical and reported in the order given.
+#[test]
+fn side_by_side_jobs_give_the_same_outputs_in_the_same_order() {
+    let Some(dir) = shared_dir() else { return };
+    let classes = fixture("isolation");
+    let tmp = tempdir("jobs");
+    for (from, name) in SHARED
+        .iter()
+        .map(|n| (&dir, n))
+        .chain(CLASSES.iter().map(|n| (&classes, n)))
+    {
+        std::fs::copy(
+            from.join(format!("{name}.out")),
+            tmp.join(format!("{name}.out")),
+        )
+        .unwrap();
+    }
+    let all: Vec<&str> = SHARED.iter().chain(CLASSES.iter()).copied().collect();
+    let out = output(
+        run()
+            .args(specs(&dir, &SHARED))
+            .args(specs(&classes, &CLASSES))
+            .arg("--expected")
+            .arg(&tmp)
+            .args(["--jobs", "3"]),
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert_all_ok(&out, &all);
+    let numbers: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let in_order: Vec<String> = (1..=all.len()).map(|i| i.to_string()).collect();
+    assert_eq!(numbers, in_order, "{}", out.stdout);
+}
+
+#[test]
+fn side_by_side_a_wrong_expected_file_is_still_not_ok_and_exit_1() {
+    let Some(dir) = shared_dir() else { return };
+    let tmp = tempdir("jobs-wrong");
+    for name in ["deadlock-simple", "nowait", "skip-locked"] {
+        std::fs::copy(
+            dir.join(format!("{name}.out")),
+            tmp.join(format!("{name}.out")),
+        )
+        .unwrap();
+    }
+    let right = std::fs::read_to_string(dir.join("nowait.out")).unwrap();
+    std::fs::write(tmp.join("nowait.out"), right.replace("s1a", "s9a")).unwrap();
+    let out = output(
+        run()
+            .args(specs(&dir, &["deadlock-simple", "nowait", "skip-locked"]))
+            .arg("--expected")
+            .arg(&tmp)
+            .args(["--jobs", "2"]),
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("\nnot ok 2 - nowait "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\nok 3 - skip-locked "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("# 1 of 3 tests failed"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn jobs_on_one_spec_is_refused_with_a_hint() {
+    let out = output(run().arg(fixture("isolation/appname.spec")).args([
+        "--format",
+        "isolationtester",
+        "--jobs",
+        "2",
+    ]));
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.starts_with("error: --jobs runs a suite"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("\nhint: "), "{}", out.stderr);
+}
+
 fn tempdir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("txlab-suite-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
