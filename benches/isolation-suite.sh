@@ -18,7 +18,8 @@
 # Needs a PostgreSQL 15 source tree where src/test/isolation is built (isolationtester and
 # pg_isolation_regress): PGSRC=/path/to/postgresql-15.x. Runs as root (the cluster runs as the
 # `postgres` OS user). TXLAB defaults to target/release/txlab (build it first); ROUNDS to 3;
-# JOBS to 1 (`txlab run --jobs N`; a list, e.g. JOBS="1 2", runs each in every round).
+# JOBS to 1 (`txlab run --jobs N`; a list, e.g. JOBS="1 2", runs each in every round); FSYNC to
+# on (pg_regress's temp instance keeps it on; FSYNC=off is how txlab's own throwaway cluster runs).
 set -euo pipefail
 
 PGSRC=${PGSRC:?set PGSRC to a PostgreSQL 15 source tree with src/test/isolation built}
@@ -38,6 +39,7 @@ as_pg "$BIN/initdb -D $dir/data -A trust --no-sync -E UTF8 --locale=C >/dev/null
 # As pg_regress configures its temp instance: max_prepared_transactions = 2.
 cat >>"$dir/data/postgresql.conf" <<CONF
 max_prepared_transactions = 2
+fsync = ${FSYNC:-on}
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $PORT

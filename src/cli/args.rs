@@ -95,7 +95,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run a lesson file of your own, or a PostgreSQL isolation spec.
     #[command(
-        after_help = "Examples:\n  txlab run my-lesson.toml\n  txlab run lessons/write-skew.toml --level serializable --format json\n  txlab run deadlock-hard.spec                       timelines, one per permutation\n  txlab run deadlock-hard.spec --format isolationtester\n  txlab run lessons/lost-update.toml --all-permutations --level repeatable-read"
+        after_help = "Examples:\n  txlab run my-lesson.toml\n  txlab run lessons/write-skew.toml --level serializable --format json\n  txlab run deadlock-hard.spec                       timelines, one per permutation\n  txlab run deadlock-hard.spec --format isolationtester\n  txlab run lessons/lost-update.toml --all-permutations --level repeatable-read\n  txlab run specs/*.spec --expected expected/        a suite, as pg_isolation_regress runs it\n  txlab run --schedule isolation_schedule --specs specs/ --expected expected/ --jobs 2"
     )]
     Run(RunArgs),
     /// List the built-in lessons.
