@@ -106,7 +106,10 @@ impl Ledger {
         } else if self.clusters_removed > 0 {
             said.push("the throwaway cluster was stopped and removed".to_string());
         } else if self.cleaned > 0 && self.unconfirmed.is_empty() {
-            said.push("the run's schema and connections were removed from the server".to_string());
+            said.push(
+                "what the run created on the server (schemas, databases, connections) was removed"
+                    .to_string(),
+            );
         }
         if said.is_empty() {
             said.push(if self.opened {
@@ -132,7 +135,7 @@ mod tests {
         l.cleaned_up(Vec::new(), None);
         assert_eq!(
             l.summary(),
-            "the run's schema and connections were removed from the server"
+            "what the run created on the server (schemas, databases, connections) was removed"
         );
         l.cleaned_up(
             vec!["txlab_1_0".into()],

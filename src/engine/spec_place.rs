@@ -55,12 +55,25 @@ pub enum SpecPlace {
     Scratch(String),
 }
 
+/// Creates `database` for the spec (registered with the sandbox first, so that an interruption
+/// still drops it), or a schema when the role may not create databases. A name already on the
+/// server is refused without trying: it is somebody else's, and must never be registered.
 pub(super) async fn create_place(
     admin: &Connected,
     sandbox: &Sandbox,
     database: &str,
 ) -> Result<SpecPlace> {
-    match admin.create_database(database).await? {
+    if admin.database_exists(database).await? {
+        return Err(TxlabError::Database(format!(
+            "a database named {database} already exists on the server"
+        )));
+    }
+    sandbox.register_database(database);
+    let created = admin.create_database(database).await;
+    if !matches!(created, Ok(CreatedDatabase::Created)) {
+        sandbox.forget_database(database);
+    }
+    match created? {
         CreatedDatabase::Created => Ok(SpecPlace::Database(database.to_string())),
         CreatedDatabase::NotPermitted(refusal) => match sandbox.create_schema(admin).await {
             Ok(schema) => Ok(SpecPlace::Schema(schema)),
@@ -75,7 +88,11 @@ pub(super) async fn create_place(
 /// Drops the spec's database (ending any connection still in it) or schema.
 pub async fn drop_place(admin: &Connected, sandbox: &Sandbox, place: &SpecPlace) -> Result<()> {
     match place {
-        SpecPlace::Database(name) => drop_database(admin, name).await,
+        SpecPlace::Database(name) => {
+            drop_database(admin, name).await?;
+            sandbox.forget_database(name);
+            Ok(())
+        }
         SpecPlace::ServerDefault | SpecPlace::Scratch(_) => Ok(()),
         SpecPlace::Schema(name) => sandbox.drop_schema(admin, name).await,
     }

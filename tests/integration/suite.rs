@@ -323,6 +323,64 @@ fn jobs_on_one_spec_is_refused_with_a_hint() {
     assert!(out.stderr.contains("\nhint: "), "{}", out.stderr);
 }
 
+/// A suite interrupted at any moment, with three jobs, drops every database it created: each is
+/// registered with the sandbox before `CREATE DATABASE` (the suite's `isolation_regression` was
+/// left behind before, since the cleanup had already ended the connection meant to drop it).
+#[test]
+fn an_interrupted_suite_with_jobs_leaves_no_database() {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(dir) = shared_dir() else { return };
+    let mut pids = Vec::new();
+    for (i, ms) in [40u64, 120, 250, 400, 700, 1200].into_iter().enumerate() {
+        let signal = if i % 2 == 0 {
+            libc::SIGINT
+        } else {
+            libc::SIGTERM
+        };
+        let mut child = run()
+            .args(specs(&dir, &SHARED))
+            .arg("--expected")
+            .arg(&dir)
+            .args(["--jobs", "3"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        assert!(
+            matches!(status.code(), Some(0 | 130 | 143)) || status.signal() == Some(signal),
+            "after {ms} ms: {status:?}"
+        );
+        pids.push(child.id());
+    }
+    let left: Vec<String> = util::runtime().block_on(async {
+        let (client, conn) = util::pg()
+            .config()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut left = Vec::new();
+        for pid in &pids {
+            for row in client
+                .query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE $1",
+                    &[&format!("txlab\\_spec\\_{pid}\\_%")],
+                )
+                .await
+                .unwrap()
+            {
+                left.push(row.get(0));
+            }
+        }
+        left
+    });
+    assert!(left.is_empty(), "databases left behind: {left:?}");
+}
+
 fn tempdir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("txlab-suite-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

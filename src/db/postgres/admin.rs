@@ -21,6 +21,21 @@ impl Connected {
             .unwrap_or(false)
     }
 
+    /// Whether a database of that name is on the server (anyone's): txlab creates only names
+    /// that are free, so that it never registers, and never drops, a database it did not create.
+    pub async fn database_exists(&self, name: &str) -> Result<bool> {
+        self.client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .map(|row| row.is_some())
+            .map_err(|e| {
+                TxlabError::Database(format!(
+                    "could not look for database {name}: {}",
+                    error_info(&e).message
+                ))
+            })
+    }
+
     /// `CREATE DATABASE name TEMPLATE template0`; a missing privilege is an answer, not an error.
     pub async fn create_database(&self, name: &str) -> Result<CreatedDatabase> {
         match self

@@ -24,6 +24,9 @@ pub struct Sandbox {
     /// The server was checked for what txlab needs.
     pub checked: AtomicBool,
     live: Mutex<Vec<String>>,
+    /// Databases this run is creating or has created (a suite's, `spec_place`), registered before
+    /// `CREATE DATABASE` so that an interruption at any point still drops them.
+    databases: Mutex<Vec<String>>,
 }
 
 impl Default for Sandbox {
@@ -37,6 +40,7 @@ impl Sandbox {
         Sandbox {
             application_name: format!("txlab-{}", std::process::id()),
             live: Mutex::new(Vec::new()),
+            databases: Mutex::new(Vec::new()),
             idle: tokio::sync::Mutex::new(Vec::new()),
             checked: AtomicBool::new(false),
         }
@@ -185,13 +189,45 @@ impl Sandbox {
         for name in remaining {
             let _ = self.drop_schema(&conn, &name).await;
         }
+        let databases = self.databases.lock().expect("sandbox registry").clone();
+        for name in databases {
+            if conn.drop_database(&name).await.is_ok() {
+                self.forget_database(&name);
+            }
+        }
         conn.close().await;
         None
     }
 
-    /// The schemas still alive: registered (created, or being created) and not dropped.
+    /// The schemas and databases still alive: registered (created, or being created) and not
+    /// dropped.
     pub fn live(&self) -> Vec<String> {
-        self.live.lock().expect("sandbox registry").clone()
+        let mut live = self.live.lock().expect("sandbox registry").clone();
+        live.extend(
+            self.databases
+                .lock()
+                .expect("sandbox registry")
+                .iter()
+                .cloned(),
+        );
+        live
+    }
+
+    /// A database is about to be created for this run: from now on cleanup drops it. Call
+    /// [`Sandbox::forget_database`] when it was not created after all, or once it is dropped.
+    pub fn register_database(&self, name: &str) {
+        self.databases
+            .lock()
+            .expect("sandbox registry")
+            .push(name.to_string());
+    }
+
+    /// A registered database was dropped, or never created: cleanup leaves that name alone.
+    pub fn forget_database(&self, name: &str) {
+        self.databases
+            .lock()
+            .expect("sandbox registry")
+            .retain(|d| d != name);
     }
 }
 
