@@ -14,6 +14,7 @@ pub mod shared;
 pub mod spec;
 pub mod spec_print;
 pub mod suite;
+pub mod suite_jobs;
 
 use std::process::ExitCode;
 

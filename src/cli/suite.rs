@@ -11,11 +11,11 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use super::args::RunArgs;
-use crate::db::postgres::{Sandbox, Server};
+use super::suite_jobs::JobDatabases;
 use crate::engine::lesson::Lesson;
 use crate::engine::run::SessionInfo;
 use crate::engine::spec_runner::{PermutationRun, SpecFailure, SpecRunOptions};
-use crate::engine::suite::{REGRESSION_DATABASE, SuiteDatabase};
+use crate::engine::suite::SuiteDatabase;
 use crate::engine::suite_plan::SuitePlan;
 use crate::error::{Result, TxlabError};
 use crate::lab::Lab;
@@ -61,13 +61,10 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     lab.announce_privileges(false);
     let (server, sandbox) = lab.postgres("a suite of isolation specs")?;
     let dbs = lab
-        .run(open_databases(server, sandbox, args.jobs.into()))
+        .run(JobDatabases::open(server, sandbox, args.jobs.into()))
         .await?;
     let tally = lab.run(run_all(&lab, &dbs, &specs, expected, style)).await;
-    let mut closed = Ok(());
-    for db in dbs {
-        closed = closed.and(db.close(sandbox).await);
-    }
+    let closed = dbs.close().await;
     let tally = tally?;
     closed?;
     print(&tap::summary(
@@ -84,43 +81,6 @@ pub async fn run(url: Option<&str>, args: &RunArgs, style: &Style) -> Result<u8>
     } else {
         super::exit::OK
     })
-}
-
-/// The suite's databases: `isolation_regression` for the first job, fresh names for the others,
-/// created at the same time. A role that may not create databases gets one schema and one job.
-async fn open_databases(
-    server: &Server,
-    sandbox: &Sandbox,
-    jobs: usize,
-) -> Result<Vec<SuiteDatabase>> {
-    let first = SuiteDatabase::open(server, sandbox, Some(REGRESSION_DATABASE)).await?;
-    if jobs <= 1 || first.in_schema() {
-        if jobs > 1 {
-            eprintln!(
-                "note: this role may not create databases, so the suite runs one spec at a time in a schema (--jobs needs a database per job)"
-            );
-        }
-        return Ok(vec![first]);
-    }
-    let others = futures_util::future::join_all(
-        (1..jobs).map(|_| SuiteDatabase::open(server, sandbox, None)),
-    )
-    .await;
-    let mut dbs = vec![first];
-    let mut failed = None;
-    for db in others {
-        match db {
-            Ok(db) => dbs.push(db),
-            Err(e) => failed = failed.or(Some(e)),
-        }
-    }
-    if let Some(e) = failed {
-        for db in dbs {
-            let _ = db.close(sandbox).await;
-        }
-        return Err(e);
-    }
-    Ok(dbs)
 }
 
 fn suite_specs(args: &RunArgs) -> Result<Vec<PathBuf>> {
@@ -143,7 +103,7 @@ type Loaded = Result<spec::CompiledSpec>;
 
 async fn run_all(
     lab: &Lab,
-    dbs: &[SuiteDatabase],
+    dbs: &JobDatabases<'_>,
     specs: &[PathBuf],
     expected_dir: &Path,
     style: &Style,
@@ -158,18 +118,33 @@ async fn run_all(
                 .is_ok_and(|c| spec::alone::reason(&c.lesson).is_some())
         })
         .collect();
-    let mut plan = SuitePlan::new(alone, dbs.len());
+    let mut plan = SuitePlan::new(alone, dbs.jobs());
     let mut running = FuturesUnordered::new();
     // Reports are printed in the schedule's order, whatever order the specs finish in.
     let mut reports: Vec<Option<String>> = vec![None; specs.len()];
     let mut printed = 0;
     let mut tally = Tally::default();
+    // The other jobs' databases are created while the first specs run.
+    let preparing = dbs.prepare();
+    tokio::pin!(preparing);
+    let mut prepared = dbs.jobs() == 1;
     loop {
         while let Some((i, job)) = plan.start() {
             bar.set_message(names[i].clone());
-            running.push(run_job(lab, &dbs[job], i, job, &loaded[i]));
+            running.push(run_job(lab, dbs, i, job, &loaded[i]));
         }
-        let Some((i, job, outcome, took)) = running.next().await else {
+        let finished = if prepared {
+            running.next().await
+        } else {
+            tokio::select! {
+                () = &mut preparing => {
+                    prepared = true;
+                    continue;
+                }
+                finished = running.next() => finished,
+            }
+        };
+        let Some((i, job, outcome, took)) = finished else {
             break;
         };
         plan.finished(job);
@@ -187,6 +162,10 @@ async fn run_all(
             printed += 1;
         }
     }
+    if !prepared {
+        // Not cancelled half-way: a database being created is then dropped with the others.
+        preparing.await;
+    }
     bar.finish_and_clear();
     Ok(tally)
 }
@@ -200,15 +179,16 @@ fn spec_name(path: &Path) -> String {
 /// Runs spec `i` in `db` (job `job`), timing it.
 async fn run_job<'a>(
     lab: &'a Lab,
-    db: &'a SuiteDatabase,
+    dbs: &'a JobDatabases<'a>,
     i: usize,
     job: usize,
     loaded: &'a Loaded,
 ) -> (usize, usize, Result<(String, Vec<String>)>, Duration) {
     let started = Instant::now();
-    let outcome = match loaded {
-        Ok(compiled) => run_one(lab, db, compiled).await,
-        Err(e) => Err(TxlabError::BadArguments(e.to_string())),
+    let outcome = match (loaded, dbs.get(job).await) {
+        (Ok(compiled), Ok(db)) => run_one(lab, db, compiled).await,
+        (Err(e), _) => Err(TxlabError::BadArguments(e.to_string())),
+        (_, Err(e)) => Err(e),
     };
     (i, job, outcome, started.elapsed())
 }
