@@ -1,8 +1,9 @@
 //! `txlab bench`: locking strategies measured under contention on a real server.
 //!
 //! The pipeline runs one way: [`options`] (a validated [`options::BenchPlan`]) → [`run`] (per
-//! point: [`workload`] tables, a deadpool pool, [`client`] loops running [`strategy`] attempts,
-//! the [`sampler`], the invariant check) → [`report`] (plain data) → [`export`], [`chart`] and
+//! point: [`workload`] tables, [`threads`] of clients, each with a pool of protocol connections
+//! ([`crate::db::postgres::wire`]), [`client`] loops running [`strategy`] attempts, the
+//! [`sampler`], the invariant check) → [`report`] (plain data) → [`export`], [`chart`] and
 //! [`summary`] (text, JSON, CSV, Markdown). [`progress`] draws the live bars on stderr.
 
 pub mod chart;

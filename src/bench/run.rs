@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Pool;
 use indicatif::ProgressBar;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -29,6 +28,7 @@ use super::strategy::AttemptSettings;
 use super::threads::{self, ClientThreads};
 use super::workload;
 use crate::db::SessionOptions;
+use crate::db::postgres::wire::WirePool;
 use crate::db::postgres::{Sandbox, Server};
 use crate::db::sandbox::db_message;
 use crate::error::{Result, TxlabError};
@@ -193,13 +193,13 @@ impl Point<'_> {
         )
         .await?;
         let pids = Arc::new(Mutex::new(Vec::new()));
-        // One pool per client thread, so a connection (and its tokio-postgres connection task)
+        // One pool per client thread, so a connection (registered with that thread's reactor)
         // stays on the thread of the clients that use it.
         let shards = threads::shards_for(self.threads.len(), plan.clients, plan.pool_size);
         let pools = threads::split(plan.pool_size, shards)
             .into_iter()
             .map(|size| client_pool(self.server, self.sandbox, self.schema, size, pids.clone()))
-            .collect::<Result<Vec<Pool>>>()?;
+            .collect::<Vec<WirePool>>();
         let transactions = match plan.stop {
             Stop::Transactions(n) => Some(n),
             Stop::After(_) => None,
@@ -312,8 +312,8 @@ impl Point<'_> {
         let finished = Instant::now();
         let status = pools
             .iter()
-            .map(Pool::status)
-            .fold((0, 0), |(max, size), s| (max + s.max_size, size + s.size));
+            .map(WirePool::status)
+            .fold((0, 0), |(max, open), (m, o)| (max + m, open + o));
         drop(pools);
 
         let window = match (measure_start, measure_end) {
