@@ -1,8 +1,7 @@
 //! PostgreSQL behind the `db` seam: its binaries and throwaway clusters, connections (with
 //! notices), the sandbox schema, the lock-wait probe (`sql/*.sql`), the inspection queries, and
 //! the mapping of `tokio_postgres` replies into the engine-neutral [`crate::model`] answers, and
-//! [`wire`], the protocol client `txlab bench` drives. Only this folder names `tokio_postgres`
-//! (and `bench/`, for its control connection: docs/architecture.md says why).
+//! [`wire`], the protocol client `txlab bench` drives. Only this folder names `tokio_postgres`.
 
 pub mod admin;
 pub mod answer;

@@ -13,7 +13,7 @@ use postgres_protocol::types;
 use rust_decimal::Decimal;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 
-use super::{Sql, Val, WireError};
+use super::{INT4, Sql, Val, WireError};
 
 /// One row as the server sent it, columns in binary.
 #[derive(Debug)]
@@ -45,6 +45,13 @@ impl Row {
     /// Column `i` as `int8`.
     pub fn int8(&self, i: usize) -> Result<i64, WireError> {
         types::int8_from_sql(self.column(i)?).map_err(WireError::io)
+    }
+
+    /// Column `i` as text (`SHOW` answers).
+    pub fn text(&self, i: usize) -> Result<String, WireError> {
+        types::text_from_sql(self.column(i)?)
+            .map(str::to_owned)
+            .map_err(WireError::io)
     }
 
     /// Column `i` as `numeric`.
@@ -106,6 +113,11 @@ pub(super) fn encode_parse(sql: &Sql, out: &mut BytesMut) -> Result<(), WireErro
     frontend::parse(sql.name, sql.text, sql.params.iter().copied(), out).map_err(WireError::io)
 }
 
+/// `Query`: one or more statements by the simple protocol.
+pub(super) fn encode_query(sql: &str, out: &mut BytesMut) -> Result<(), WireError> {
+    frontend::query(sql, out).map_err(WireError::io)
+}
+
 /// `Bind` (every parameter and column in binary) to the unnamed portal, `Execute`, `Sync`.
 pub(super) fn encode_execute(
     sql: &Sql,
@@ -123,6 +135,17 @@ pub(super) fn encode_execute(
                 Val::Int8(v) => types::int8_to_sql(*v, buf),
                 Val::Numeric(v) => {
                     v.to_sql(&Type::NUMERIC, buf)?;
+                }
+                Val::Int4Array(values) => {
+                    let dimension = types::ArrayDimension {
+                        len: i32::try_from(values.len())?,
+                        lower_bound: 1,
+                    };
+                    let int4 = |v: &i32, buf: &mut BytesMut| {
+                        types::int4_to_sql(*v, buf);
+                        Ok(IsNull::No)
+                    };
+                    types::array_to_sql(Some(dimension), INT4, values, int4, buf)?;
                 }
             }
             Ok(IsNull::No)
@@ -142,22 +165,28 @@ pub(super) fn encode_execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::postgres::wire::{INT4, INT8, NUMERIC};
+    use crate::db::postgres::wire::{INT4_ARRAY, INT8, NUMERIC};
 
     #[test]
     fn bind_encodes_parameters_in_binary_and_rows_read_them_back() {
-        let sql = Sql::new(5, "s", "SELECT $1, $2, $3", &[INT4, INT8, NUMERIC]);
+        let sql = Sql::new(
+            5,
+            "s",
+            "SELECT $1, $2, $3, $4",
+            &[INT4, INT8, NUMERIC, INT4_ARRAY],
+        );
         let mut out = BytesMut::new();
         let params = [
             Val::Int4(7),
             Val::Int8(-1),
             Val::Numeric(Decimal::new(12345, 2)),
+            Val::Int4Array(vec![3, -4]),
         ];
         encode_execute(&sql, &params, &mut out).unwrap();
         let (kind, len) = whole_message(&out).unwrap().unwrap();
         assert_eq!(kind, b'B');
-        // portal "", statement "s", one format code (binary), three parameters.
-        assert_eq!(&out[5..15], &[0, b's', 0, 0, 1, 0, 1, 0, 3, 0]);
+        // portal "", statement "s", one format code (binary), four parameters.
+        assert_eq!(&out[5..15], &[0, b's', 0, 0, 1, 0, 1, 0, 4, 0]);
         assert_eq!(&out[15..23], &[0, 0, 4, 0, 0, 0, 7, 0]);
         // Then Execute and Sync.
         assert_eq!(
@@ -173,7 +202,10 @@ mod tests {
         assert_eq!(row.int4(0).unwrap(), 7);
         assert_eq!(row.int8(1).unwrap(), -1);
         assert_eq!(row.numeric(2).unwrap(), Decimal::new(12345, 2));
-        assert!(row.int4(3).is_err());
+        let array = row.column(3).unwrap();
+        let array = types::array_from_sql(array).unwrap();
+        assert_eq!(array.element_type(), INT4);
+        assert!(row.int4(4).is_err());
     }
 
     #[test]

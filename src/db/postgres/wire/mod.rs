@@ -29,13 +29,16 @@ use rust_decimal::Decimal;
 
 use crate::db::SqlState;
 use crate::error::TxlabError;
-use message::{encode_execute, encode_parse, rows_affected, server_error, whole_message};
+use message::{
+    encode_execute, encode_parse, encode_query, rows_affected, server_error, whole_message,
+};
 use socket::Stream;
 
 /// Parameter type OIDs, as `Parse` takes them.
 pub const INT4: u32 = 23;
 pub const INT8: u32 = 20;
 pub const NUMERIC: u32 = 1700;
+pub const INT4_ARRAY: u32 = 1007;
 
 /// A statement a connection prepares once, under `name`. `id` (0–63) marks it prepared; every
 /// statement the bench sends has its own.
@@ -79,11 +82,13 @@ impl Sql {
 }
 
 /// A parameter value; its kind must match the statement's declared type.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Val {
     Int4(i32),
     Int8(i64),
     Numeric(Decimal),
+    /// A one-dimensional `int4[]` (the lock sampler's backend pids).
+    Int4Array(Vec<i32>),
 }
 
 /// A failed request or connection attempt.
@@ -121,6 +126,17 @@ impl WireError {
 
     pub(super) fn io(e: impl std::fmt::Display) -> WireError {
         WireError::Connection(e.to_string())
+    }
+}
+
+/// Errors met outside a client's transaction loop (table setup, invariants, the sampler) end the
+/// run: a refusal txlab explains stays itself, anything else is a database error.
+impl From<WireError> for TxlabError {
+    fn from(e: WireError) -> TxlabError {
+        match e {
+            WireError::Open(e) => *e,
+            e => TxlabError::Database(e.to_string()),
+        }
     }
 }
 
@@ -210,15 +226,20 @@ impl Wire {
         Ok(rows)
     }
 
+    /// Runs `sql` (statements without parameters, `;`-separated) with the simple protocol:
+    /// the table setup, which is sent once per point.
+    pub async fn batch(&mut self, sql: &str) -> Result<(), WireError> {
+        self.write.clear();
+        encode_query(sql, &mut self.write)?;
+        self.round_trip(None, None).await.map(drop)
+    }
+
     async fn request(
         &mut self,
         sql: &Sql,
         params: &[Val],
         rows: Option<&mut Vec<Row>>,
     ) -> Result<u64, WireError> {
-        if self.broken {
-            return Err(WireError::Connection("connection unusable".into()));
-        }
         let first_use = self.prepared & (1 << sql.id) == 0;
         let slot = usize::from(sql.id);
         if !first_use && params.is_empty() && self.fixed[slot].is_none() {
@@ -226,18 +247,37 @@ impl Wire {
             encode_execute(sql, &[], &mut request)?;
             self.fixed[slot] = Some(request.freeze());
         }
-        self.write.clear();
-        let request: &[u8] = match &self.fixed[slot] {
-            Some(fixed) if !first_use => fixed,
-            _ => {
-                if first_use {
-                    encode_parse(sql, &mut self.write)?;
-                }
-                encode_execute(sql, params, &mut self.write)?;
-                &self.write
+        let fixed = (!first_use && self.fixed[slot].is_some()).then_some(slot);
+        if fixed.is_none() {
+            self.write.clear();
+            if first_use {
+                encode_parse(sql, &mut self.write)?;
             }
-        };
+            encode_execute(sql, params, &mut self.write)?;
+        }
+        let result = self.round_trip(fixed, rows).await;
+        // A statement parsed in a transaction that then failed stays prepared: the flag
+        // follows the server's `ParseComplete`, not the request's outcome.
+        if first_use && self.parsed {
+            self.prepared |= 1 << sql.id;
+        }
+        result
+    }
 
+    /// Sends the request (the encoded one in `fixed[slot]`, or `write`) and reads its reply.
+    async fn round_trip(
+        &mut self,
+        fixed: Option<usize>,
+        rows: Option<&mut Vec<Row>>,
+    ) -> Result<u64, WireError> {
+        self.parsed = false;
+        if self.broken {
+            return Err(WireError::Connection("connection unusable".into()));
+        }
+        let request: &[u8] = match fixed.and_then(|slot| self.fixed[slot].as_ref()) {
+            Some(fixed) => fixed,
+            None => &self.write,
+        };
         // Broken until the reply is read to its end: a dropped future leaves it so.
         self.broken = true;
         self.stream
@@ -249,17 +289,11 @@ impl Wire {
             return result;
         }
         self.broken = false;
-        // A statement parsed in a transaction that then failed stays prepared: the flag
-        // follows the server's `ParseComplete`, not the request's outcome.
-        if first_use && self.parsed {
-            self.prepared |= 1 << sql.id;
-        }
         result
     }
 
     /// Reads messages up to `ReadyForQuery`: the affected-row count, or the server's error.
     async fn read_reply(&mut self, mut rows: Option<&mut Vec<Row>>) -> Result<u64, WireError> {
-        self.parsed = false;
         let mut affected = 0;
         let mut error = None;
         loop {
