@@ -24,7 +24,7 @@ pub use connect::Target;
 pub use message::Row;
 pub use pool::{Lent, WirePool};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rust_decimal::Decimal;
 
 use crate::db::SqlState;
@@ -140,6 +140,28 @@ impl From<WireError> for TxlabError {
     }
 }
 
+/// A statement's last encoded request and the parameters in it.
+#[derive(Default)]
+struct LastRequest {
+    bytes: BytesMut,
+    params: Vec<Val>,
+    /// Holds exactly `Bind`/`Execute`/`Sync` for `params` (no `Parse`, not half-written).
+    reusable: bool,
+}
+
+/// Whether two parameter lists would be encoded alike: numerics must agree in scale too
+/// (`1.0` and `1.00` are equal but sent differently).
+fn same_values(a: &[Val], b: &[Val]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Val::Int4(x), Val::Int4(y)) => x == y,
+            (Val::Int8(x), Val::Int8(y)) => x == y,
+            (Val::Numeric(x), Val::Numeric(y)) => x.serialize() == y.serialize(),
+            (Val::Int4Array(x), Val::Int4Array(y)) => x == y,
+            _ => false,
+        })
+}
+
 /// One bench connection.
 pub struct Wire {
     stream: Stream,
@@ -148,11 +170,13 @@ pub struct Wire {
     /// Bytes received and not yet parsed start at `read[consumed..]`.
     read: Vec<u8>,
     consumed: usize,
+    /// The simple-protocol request being sent ([`Wire::batch`]).
     write: BytesMut,
     /// Bit `id` set: statement `id` is prepared on this connection.
     prepared: u64,
-    /// The whole request of each parameterless statement (`BEGIN`, `COMMIT`), encoded once.
-    fixed: Vec<Option<Bytes>>,
+    /// Per statement id, the last request sent for it: sent again as it is when the parameters
+    /// are the same (`BEGIN`, `COMMIT`, the counter's statements), encoded anew otherwise.
+    last: Vec<LastRequest>,
     /// The last `ReadyForQuery` status: `I` idle, `T` in a transaction, `E` in a failed one.
     status: u8,
     /// A request did not finish (I/O error, or its future was dropped): do not reuse.
@@ -173,7 +197,7 @@ impl Wire {
             consumed: 0,
             write: BytesMut::with_capacity(256),
             prepared: 0,
-            fixed: vec![None; 64],
+            last: (0..64).map(|_| LastRequest::default()).collect(),
             status: b'I',
             broken: false,
             parsed: false,
@@ -200,23 +224,28 @@ impl Wire {
     }
 
     /// `BEGIN`.
-    pub async fn begin(&mut self) -> Result<(), WireError> {
-        self.execute(&BEGIN, &[]).await.map(drop)
+    pub fn begin(&mut self) -> impl Future<Output = Result<u64, WireError>> + '_ {
+        self.request(&BEGIN, &[], None)
     }
 
     /// `COMMIT`.
-    pub async fn commit(&mut self) -> Result<(), WireError> {
-        self.execute(&COMMIT, &[]).await.map(drop)
+    pub fn commit(&mut self) -> impl Future<Output = Result<u64, WireError>> + '_ {
+        self.request(&COMMIT, &[], None)
     }
 
     /// `ROLLBACK`.
-    pub async fn rollback(&mut self) -> Result<(), WireError> {
-        self.execute(&ROLLBACK, &[]).await.map(drop)
+    pub fn rollback(&mut self) -> impl Future<Output = Result<u64, WireError>> + '_ {
+        self.request(&ROLLBACK, &[], None)
     }
 
-    /// Runs `sql`; the number of rows it affected (or returned).
-    pub async fn execute(&mut self, sql: &Sql, params: &[Val]) -> Result<u64, WireError> {
-        self.request(sql, params, None).await
+    /// Runs `sql`; the number of rows it affected (or returned). Returns the request's own
+    /// future (no wrapping state machine to copy it into).
+    pub fn execute<'a>(
+        &'a mut self,
+        sql: &'a Sql,
+        params: &'a [Val],
+    ) -> impl Future<Output = Result<u64, WireError>> + 'a {
+        self.request(sql, params, None)
     }
 
     /// Runs `sql`; the rows it returned (columns in binary).
@@ -241,21 +270,20 @@ impl Wire {
         rows: Option<&mut Vec<Row>>,
     ) -> Result<u64, WireError> {
         let first_use = self.prepared & (1 << sql.id) == 0;
-        let slot = usize::from(sql.id);
-        if !first_use && params.is_empty() && self.fixed[slot].is_none() {
-            let mut request = BytesMut::new();
-            encode_execute(sql, &[], &mut request)?;
-            self.fixed[slot] = Some(request.freeze());
-        }
-        let fixed = (!first_use && self.fixed[slot].is_some()).then_some(slot);
-        if fixed.is_none() {
-            self.write.clear();
+        let last = &mut self.last[usize::from(sql.id)];
+        if first_use || !last.reusable || !same_values(&last.params, params) {
+            last.reusable = false;
+            last.bytes.clear();
             if first_use {
-                encode_parse(sql, &mut self.write)?;
+                encode_parse(sql, &mut last.bytes)?;
             }
-            encode_execute(sql, params, &mut self.write)?;
+            encode_execute(sql, params, &mut last.bytes)?;
+            last.params.clear();
+            last.params.extend_from_slice(params);
+            // With its `Parse` it is for the first use only.
+            last.reusable = !first_use;
         }
-        let result = self.round_trip(fixed, rows).await;
+        let result = self.round_trip(Some(sql.id), rows).await;
         // A statement parsed in a transaction that then failed stays prepared: the flag
         // follows the server's `ParseComplete`, not the request's outcome.
         if first_use && self.parsed {
@@ -264,18 +292,18 @@ impl Wire {
         result
     }
 
-    /// Sends the request (the encoded one in `fixed[slot]`, or `write`) and reads its reply.
+    /// Sends the request (statement `id`'s last one, or `write`) and reads its reply.
     async fn round_trip(
         &mut self,
-        fixed: Option<usize>,
+        id: Option<u8>,
         rows: Option<&mut Vec<Row>>,
     ) -> Result<u64, WireError> {
         self.parsed = false;
         if self.broken {
             return Err(WireError::Connection("connection unusable".into()));
         }
-        let request: &[u8] = match fixed.and_then(|slot| self.fixed[slot].as_ref()) {
-            Some(fixed) => fixed,
+        let request: &[u8] = match id {
+            Some(id) => &self.last[usize::from(id)].bytes,
             None => &self.write,
         };
         // Broken until the reply is read to its end: a dropped future leaves it so.
@@ -342,6 +370,23 @@ impl Wire {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_reused_only_for_identical_encodings() {
+        let one = Decimal::ONE;
+        assert!(same_values(
+            &[Val::Int4(1), Val::Numeric(one)],
+            &[Val::Int4(1), Val::Numeric(one)]
+        ));
+        assert!(!same_values(&[Val::Int4(1)], &[Val::Int4(2)]));
+        assert!(!same_values(&[Val::Int4(1)], &[Val::Int8(1)]));
+        assert!(!same_values(&[Val::Int4(1)], &[]));
+        // Equal numbers, different scales: different bytes on the wire.
+        assert!(!same_values(
+            &[Val::Numeric(one)],
+            &[Val::Numeric(Decimal::new(100, 2))]
+        ));
+    }
 
     #[test]
     fn retryable_errors_are_named_by_their_sqlstate() {
