@@ -143,6 +143,7 @@ impl From<WireError> for TxlabError {
 /// A statement's last encoded request and the parameters in it.
 #[derive(Default)]
 struct LastRequest {
+    name: &'static str,
     bytes: BytesMut,
     params: Vec<Val>,
     /// Holds exactly `Bind`/`Execute`/`Sync` for `params` (no `Parse`, not half-written).
@@ -271,8 +272,11 @@ impl Wire {
     ) -> Result<u64, WireError> {
         let first_use = self.prepared & (1 << sql.id) == 0;
         let last = &mut self.last[usize::from(sql.id)];
-        if first_use || !last.reusable || !same_values(&last.params, params) {
+        // The name too: two statements given one id by mistake must not pass for each other.
+        let same = last.reusable && last.name == sql.name && same_values(&last.params, params);
+        if first_use || !same {
             last.reusable = false;
+            last.name = sql.name;
             last.bytes.clear();
             if first_use {
                 encode_parse(sql, &mut last.bytes)?;
