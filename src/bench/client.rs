@@ -1,4 +1,4 @@
-//! One client: a loop that picks a transaction, borrows a pooled connection, runs attempts until
+//! One client: a loop that picks a transaction, borrows a connection from its thread's pool, runs attempts until
 //! one commits (or the transaction is declined, fails, or runs out of attempts), backs off
 //! between attempts, and tallies what happened. Clients never print; they report through
 //! [`ClientStats`] at the end and a shared commit counter while they run.
@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Pool;
 use rust_decimal::Decimal;
 
 use super::options::{Strategy, Workload};
 use super::rng::Rng;
 use super::stats::ClientStats;
 use super::strategy::{self, AttemptSettings, Op, Outcome};
-use crate::db::SqlState;
+use crate::db::postgres::wire::{WireError, WirePool};
 use crate::error::TxlabError;
 
 /// Where a run is: warming up, measuring, or stopping.
@@ -147,7 +146,7 @@ pub fn next_op(rng: &mut Rng, workload: Workload, accounts: u32) -> Op {
 /// Runs one client until the run stops. Fails only on errors that make the run meaningless
 /// (lost connection, a statement the server does not understand).
 pub async fn run(
-    pool: Pool,
+    pool: WirePool,
     control: Arc<RunControl>,
     spec: ClientSpec,
     mut rng: Rng,
@@ -165,10 +164,7 @@ pub async fn run(
         let op = next_op(&mut rng, spec.workload, spec.accounts);
 
         let started = Instant::now();
-        let mut client = pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => fatal(&e),
-            e => TxlabError::Database(format!("no pooled connection: {e}")),
-        })?;
+        let mut client = pool.get().await.map_err(fatal)?;
         let pool_wait = started.elapsed();
 
         let mut attempts = 0u32;
@@ -190,20 +186,16 @@ pub async fn run(
                 Ok(Outcome::Committed) => break End::Committed,
                 Ok(Outcome::Declined) => break End::Declined,
                 Ok(Outcome::Conflict) => conflicts += 1,
-                Err(e) => {
-                    let code = e.code().map(|c| c.code().to_string());
-                    match code {
-                        Some(code) if !is_fatal(&code) => {
-                            let retry =
-                                SqlState::from_code(&code).is_some_and(|s| s.is_retryable());
-                            aborts.push(code);
-                            if !retry {
-                                break End::Failed;
-                            }
+                Err(e) => match e.code() {
+                    Some(code) if !is_fatal(code) => {
+                        let retry = e.is_retryable();
+                        aborts.push(code.to_owned());
+                        if !retry {
+                            break End::Failed;
                         }
-                        _ => return Err(fatal(&e)),
                     }
-                }
+                    _ => return Err(fatal(e)),
+                },
             }
             if attempts >= spec.max_attempts {
                 break End::GaveUp;
@@ -263,8 +255,11 @@ fn is_fatal(code: &str) -> bool {
         .any(|class| code.starts_with(class))
 }
 
-fn fatal(e: &tokio_postgres::Error) -> TxlabError {
-    if e.code().is_some_and(|c| c.code() == "53300") {
+fn fatal(e: WireError) -> TxlabError {
+    if let WireError::Open(e) = e {
+        return *e;
+    }
+    if e.code() == Some("53300") {
         return TxlabError::BadBenchFlag {
             flag: "--clients / --pool-size".into(),
             value: "more connections than the server allows".into(),
@@ -274,11 +269,7 @@ fn fatal(e: &tokio_postgres::Error) -> TxlabError {
                     .into(),
         };
     }
-    let what = match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
-    };
-    TxlabError::Database(format!("a bench client stopped: {what}"))
+    TxlabError::Database(format!("a bench client stopped: {e}"))
 }
 
 #[cfg(test)]

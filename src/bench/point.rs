@@ -5,14 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
-
 use super::options::{BenchPlan, Strategy};
 use super::report::{PointResult, PoolFigures};
 use super::stats::{ClientStats, Latency};
 use super::workload;
+use crate::db::postgres::wire::{Target, WirePool};
 use crate::db::postgres::{Sandbox, Server};
-use crate::error::{Result, TxlabError};
 
 /// Which point a result belongs to.
 #[derive(Clone, Copy)]
@@ -31,36 +29,9 @@ pub(super) fn client_pool(
     schema: &str,
     size: usize,
     pids: Arc<Mutex<Vec<i32>>>,
-) -> Result<Pool> {
-    let mut config = server.config().clone();
-    config.application_name(sandbox.application_name());
-    config.connect_timeout(Duration::from_secs(10));
-    config.options(format!(
-        "-c search_path={} -c statement_timeout=60s",
-        schema
-    ));
-    let manager = Manager::from_config(
-        config,
-        server.tls().clone(),
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
-        .max_size(size)
-        .post_create(Hook::async_fn(move |client, _| {
-            let pids = pids.clone();
-            Box::pin(async move {
-                let row = client
-                    .query_one("SELECT pg_backend_pid()", &[])
-                    .await
-                    .map_err(HookError::Backend)?;
-                pids.lock().expect("pid list").push(row.get(0));
-                Ok(())
-            })
-        }))
-        .build()
-        .map_err(|e| TxlabError::Database(format!("could not build the pool: {e}")))
+) -> WirePool {
+    let target = Target::new(server, sandbox.application_name(), schema);
+    WirePool::new(target, size, pids)
 }
 
 /// The point's figures from its clients' merged statistics and the controller's window.

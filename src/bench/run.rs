@@ -11,11 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Pool;
 use indicatif::ProgressBar;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio_postgres::Client;
 
 use super::client::{self, Backoff, ClientSpec, Phase, RunControl};
 use super::options::{BenchPlan, Stop, Strategy};
@@ -29,8 +27,8 @@ use super::strategy::AttemptSettings;
 use super::threads::{self, ClientThreads};
 use super::workload;
 use crate::db::SessionOptions;
+use crate::db::postgres::wire::{Sql, Target, Wire, WirePool};
 use crate::db::postgres::{Sandbox, Server};
-use crate::db::sandbox::db_message;
 use crate::error::{Result, TxlabError};
 
 /// How often the controller wakes: lock-wait samples, phase changes, progress.
@@ -38,6 +36,8 @@ const TICK: Duration = Duration::from_millis(10);
 /// How often the progress bar is redrawn, and the window its tx/s is computed over.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 const RATE_WINDOW: Duration = Duration::from_millis(500);
+
+const SERVER_VERSION: Sql = Sql::new(37, "txlab_server_version", "SHOW server_version", &[]);
 
 /// Gives each point its own advisory-lock namespace, even across runs in one process.
 static ADVISORY_CLASSES: AtomicU32 = AtomicU32::new(0);
@@ -51,24 +51,20 @@ pub async fn run(
     bars: &LiveBars,
     mut stop: watch::Receiver<bool>,
 ) -> Result<BenchReport> {
-    let control = server
+    // The schema is made (and dropped) through the sandbox; the tables, invariants and lock
+    // samples go over a protocol connection of the same kind the clients use.
+    let admin = server
         .connect(&SessionOptions {
             application_name: sandbox.application_name(),
             ..Default::default()
         })
         .await?;
-    let version: String = control
-        .client
-        .query_one("SHOW server_version", &[])
-        .await
-        .map_err(|e| TxlabError::Database(db_message(&e)))?
-        .get(0);
-    let schema = sandbox.create_schema(&control).await?;
-    control
-        .client
-        .batch_execute(&format!("SET search_path TO {schema}"))
-        .await
-        .map_err(|e| TxlabError::Database(db_message(&e)))?;
+    let schema = sandbox.create_schema(&admin).await?;
+    let mut control =
+        Wire::connect(&Target::new(server, sandbox.application_name(), &schema)).await?;
+    let version = control.query(&SERVER_VERSION, &[]).await?;
+    let version = version.first().map(|r| r.text(0)).transpose()?;
+    let version = version.unwrap_or_default();
 
     let threads = ClientThreads::start(plan.client_threads)?;
     let point_units = units_per_point(plan);
@@ -86,12 +82,12 @@ pub async fn run(
             .map(|(_, d)| *d)
             .unwrap_or(0);
         let bar = bars.bar(strategy);
-        let point = Point {
+        let mut point = Point {
             threads: &threads,
             server,
             sandbox,
             schema: &schema,
-            control: &control.client,
+            control: &mut control,
             plan,
             strategy,
             accounts,
@@ -113,8 +109,9 @@ pub async fn run(
             break;
         }
     }
-    sandbox.drop_schema(&control, &schema).await?;
-    control.close().await;
+    drop(control);
+    sandbox.drop_schema(&admin, &schema).await?;
+    admin.close().await;
 
     let invariants_ok = results.iter().all(|r| r.invariants_ok);
     Ok(BenchReport {
@@ -171,7 +168,7 @@ struct Point<'a> {
     server: &'a Server,
     sandbox: &'a Sandbox,
     schema: &'a str,
-    control: &'a Client,
+    control: &'a mut Wire,
     plan: &'a BenchPlan,
     strategy: Strategy,
     accounts: u32,
@@ -179,7 +176,7 @@ struct Point<'a> {
 
 impl Point<'_> {
     async fn run(
-        &self,
+        &mut self,
         bar: &ProgressBar,
         offset: u64,
         stop: &mut watch::Receiver<bool>,
@@ -193,13 +190,13 @@ impl Point<'_> {
         )
         .await?;
         let pids = Arc::new(Mutex::new(Vec::new()));
-        // One pool per client thread, so a connection (and its tokio-postgres connection task)
+        // One pool per client thread, so a connection (registered with that thread's reactor)
         // stays on the thread of the clients that use it.
         let shards = threads::shards_for(self.threads.len(), plan.clients, plan.pool_size);
         let pools = threads::split(plan.pool_size, shards)
             .into_iter()
             .map(|size| client_pool(self.server, self.sandbox, self.schema, size, pids.clone()))
-            .collect::<Result<Vec<Pool>>>()?;
+            .collect::<Vec<WirePool>>();
         let transactions = match plan.stop {
             Stop::Transactions(n) => Some(n),
             Stop::After(_) => None,
@@ -227,7 +224,7 @@ impl Point<'_> {
             );
         }
 
-        let sampler = LockSampler::new(self.control, pids).await?;
+        let sampler = LockSampler::new(pids);
         let started = Instant::now();
         let mut measure_start: Option<Instant> = None;
         let mut measure_end: Option<Instant> = None;
@@ -273,7 +270,7 @@ impl Point<'_> {
                 _ = ticker.tick() => {
                     let now = Instant::now();
                     if control.phase() == Phase::Measure {
-                        lock_wait += sampler.waiting(now - last_sample).await?;
+                        lock_wait += sampler.waiting(self.control, now - last_sample).await?;
                     }
                     last_sample = Instant::now();
                     match control.phase() {
@@ -312,8 +309,8 @@ impl Point<'_> {
         let finished = Instant::now();
         let status = pools
             .iter()
-            .map(Pool::status)
-            .fold((0, 0), |(max, size), s| (max + s.max_size, size + s.size));
+            .map(WirePool::status)
+            .fold((0, 0), |(max, open), (m, o)| (max + m, open + o));
         drop(pools);
 
         let window = match (measure_start, measure_end) {

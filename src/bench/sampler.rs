@@ -6,46 +6,36 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio_postgres::{Client, Statement};
+use crate::db::postgres::wire::{INT4_ARRAY, Sql, Val, Wire};
+use crate::error::Result;
 
-use crate::db::sandbox::db_message;
-use crate::error::{Result, TxlabError};
-
-const WAITING: &str = "SELECT count(*) FROM pg_stat_activity \
-                       WHERE pid = ANY($1) AND wait_event_type = 'Lock'";
+/// Prepared once on the control connection, sent every tick.
+const WAITING: Sql = Sql::new(
+    36,
+    "txlab_lock_waits",
+    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) AND wait_event_type = 'Lock'",
+    &[INT4_ARRAY],
+);
 
 /// Samples lock waits of the backends whose pids the pool reports.
-pub struct LockSampler<'a> {
-    control: &'a Client,
-    statement: Statement,
+pub struct LockSampler {
     pids: Arc<Mutex<Vec<i32>>>,
 }
 
-impl<'a> LockSampler<'a> {
-    pub async fn new(control: &'a Client, pids: Arc<Mutex<Vec<i32>>>) -> Result<LockSampler<'a>> {
-        let statement = control
-            .prepare(WAITING)
-            .await
-            .map_err(|e| TxlabError::Database(db_message(&e)))?;
-        Ok(LockSampler {
-            control,
-            statement,
-            pids,
-        })
+impl LockSampler {
+    pub fn new(pids: Arc<Mutex<Vec<i32>>>) -> LockSampler {
+        LockSampler { pids }
     }
 
-    /// Backend-time spent waiting for locks over the last `since`, estimated from one sample.
-    pub async fn waiting(&self, since: Duration) -> Result<Duration> {
+    /// Backend-time spent waiting for locks over the last `since`, estimated from one sample
+    /// taken on `control`.
+    pub async fn waiting(&self, control: &mut Wire, since: Duration) -> Result<Duration> {
         let pids: Vec<i32> = self.pids.lock().expect("pid list").clone();
         if pids.is_empty() {
             return Ok(Duration::ZERO);
         }
-        let n: i64 = self
-            .control
-            .query_one(&self.statement, &[&pids])
-            .await
-            .map_err(|e| TxlabError::Database(db_message(&e)))?
-            .get(0);
+        let rows = control.query(&WAITING, &[Val::Int4Array(pids)]).await?;
+        let n = rows.first().map(|r| r.int8(0)).transpose()?.unwrap_or(0);
         Ok(since * n.max(0) as u32)
     }
 }

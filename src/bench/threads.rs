@@ -2,13 +2,11 @@
 //! runtime of its own with a share of the clients — the way `pgbench -j N` splits its clients
 //! over threads, each with its own event loop — or the command's own runtime (`--threads 0`).
 //!
-//! Why not one multi-thread runtime (what txlab did before, docs/bench.md "Where the client's CPU
-//! went"): a tokio-postgres statement is two tasks talking (the client's future and the
-//! connection's), and on a work-stealing runtime every hand-over between them risks waking another
-//! worker thread through a futex. Under callgrind and strace that was about two futex calls and
-//! an extra `epoll_wait` per transaction, and the kernel time of those wake-ups was most of the
-//! client CPU txlab spent beyond pgbench's. On a shard, a client, its connection task and its pool
-//! all live on one thread: a hand-over is a queue push, and a thread sleeps only in `epoll_wait`.
+//! Why not one multi-thread runtime (what txlab did before, docs/bench.md "Is the client the
+//! bottleneck?"): on a work-stealing runtime a wake-up can land on another worker thread through
+//! a futex. On a shard, a client, its connections (registered with the shard's reactor) and its
+//! pool all live on one thread, and a thread sleeps only in `epoll_wait`, as a `pgbench -j`
+//! thread sleeps in `select`/`poll`.
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;

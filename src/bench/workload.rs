@@ -5,11 +5,37 @@
 //! non-negative themselves, and the check below is what says whether they did.
 
 use rust_decimal::Decimal;
-use tokio_postgres::Client;
 
 use super::options::Workload;
-use crate::db::sandbox::db_message;
+use crate::db::postgres::wire::{NUMERIC, Row, Sql, Val, Wire};
 use crate::error::{Result, TxlabError};
+
+const LEDGER_ROWS: Sql = Sql::new(32, "txlab_check_ledger", "SELECT count(*) FROM ledger", &[]);
+const BALANCES: Sql = Sql::new(
+    33,
+    "txlab_check_balances",
+    "SELECT coalesce(sum(balance), 0), count(*) FILTER (WHERE balance < 0) FROM accounts",
+    &[],
+);
+/// Every account's balance must be its opening balance plus what the ledger says flowed in and
+/// out: this catches a lost update even when the total happens to match.
+const UNEXPLAINED: Sql = Sql::new(
+    34,
+    "txlab_check_unexplained",
+    "SELECT count(*) FROM accounts a LEFT JOIN (
+         SELECT id, sum(delta) AS delta FROM (
+             SELECT from_id AS id, -amount AS delta FROM ledger
+             UNION ALL SELECT to_id, amount FROM ledger) flows
+         GROUP BY id) l USING (id)
+     WHERE a.balance <> $1 + coalesce(l.delta, 0)",
+    &[NUMERIC],
+);
+const COUNTER: Sql = Sql::new(
+    35,
+    "txlab_check_counter",
+    "SELECT value FROM counter WHERE id = 1",
+    &[],
+);
 
 /// The DDL, also used by benches/pgbench-compare.sh (keep the two in step).
 pub const TABLES: &str = "
@@ -34,7 +60,7 @@ CREATE TABLE ledger (
 
 /// Creates the tables and seeds `accounts` accounts holding `balance` each (or the one counter).
 pub async fn prepare(
-    control: &Client,
+    control: &mut Wire,
     workload: Workload,
     accounts: u32,
     balance: Decimal,
@@ -49,9 +75,9 @@ pub async fn prepare(
         }
     };
     control
-        .batch_execute(&format!("{TABLES}{seed}"))
+        .batch(&format!("{TABLES}{seed}"))
         .await
-        .map_err(|e| TxlabError::Setup(format!("bench tables: {}", db_message(&e))))
+        .map_err(|e| TxlabError::Setup(format!("bench tables: {e}")))
 }
 
 /// One checked invariant: what must hold, and what was found.
@@ -77,45 +103,21 @@ impl Invariant {
 
 /// Checks the end state against what the clients say they committed (warm-up included).
 pub async fn check(
-    control: &Client,
+    control: &mut Wire,
     workload: Workload,
     accounts: u32,
     balance: Decimal,
     committed: u64,
 ) -> Result<Vec<Invariant>> {
-    let q = |e: tokio_postgres::Error| TxlabError::Database(db_message(&e));
-    let ledger_rows: i64 = control
-        .query_one("SELECT count(*) FROM ledger", &[])
-        .await
-        .map_err(q)?
-        .get(0);
+    let ledger_rows = one(control, &LEDGER_ROWS, &[]).await?.int8(0)?;
     let mut checks = Vec::new();
     match workload {
         Workload::Transfer => {
-            let row = control
-                .query_one(
-                    "SELECT coalesce(sum(balance), 0), count(*) FILTER (WHERE balance < 0) FROM accounts",
-                    &[],
-                )
-                .await
-                .map_err(q)?;
-            let total: Decimal = row.get(0);
-            let negative: i64 = row.get(1);
-            // Every account's balance must be its opening balance plus what the ledger says
-            // flowed in and out: this catches a lost update even when the total happens to match.
-            let mismatched: i64 = control
-                .query_one(
-                    "SELECT count(*) FROM accounts a LEFT JOIN (
-                         SELECT id, sum(delta) AS delta FROM (
-                             SELECT from_id AS id, -amount AS delta FROM ledger
-                             UNION ALL SELECT to_id, amount FROM ledger) flows
-                         GROUP BY id) l USING (id)
-                     WHERE a.balance <> $1 + coalesce(l.delta, 0)",
-                    &[&balance],
-                )
-                .await
-                .map_err(q)?
-                .get(0);
+            let row = one(control, &BALANCES, &[]).await?;
+            let (total, negative) = (row.numeric(0)?, row.int8(1)?);
+            let mismatched = one(control, &UNEXPLAINED, &[Val::Numeric(balance)])
+                .await?
+                .int8(0)?;
             let expected_total = (balance * Decimal::from(accounts)).normalize();
             checks.push(Invariant::new(
                 "total balance unchanged",
@@ -135,11 +137,7 @@ pub async fn check(
             ));
         }
         Workload::Counter => {
-            let value: i64 = control
-                .query_one("SELECT value FROM counter WHERE id = 1", &[])
-                .await
-                .map_err(q)?
-                .get(0);
+            let value = one(control, &COUNTER, &[]).await?.int8(0)?;
             checks.push(Invariant::new(
                 "ledger rows = committed increments",
                 committed,
@@ -153,4 +151,12 @@ pub async fn check(
         }
     }
     Ok(checks)
+}
+
+/// The one row `sql` returns.
+async fn one(control: &mut Wire, sql: &Sql, params: &[Val]) -> Result<Row> {
+    let rows = control.query(sql, params).await?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| TxlabError::Database(format!("no row from {}", sql.text)))
 }

@@ -15,6 +15,7 @@ use assert_cmd::Command as BinCommand;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use txlab::db::SessionOptions;
 use txlab::db::postgres::Server;
+use txlab::db::postgres::wire::{Sql, Target, Wire, WireError};
 use txlab::db::tls::TlsFailure;
 use txlab::engine::session::SessionHandle;
 use txlab::error::TxlabError;
@@ -103,7 +104,10 @@ impl TcpServer {
         let bindir = txlab::db::binaries::find_server_binaries()
             .expect("tests need the PostgreSQL server binaries")
             .bindir;
-        let dir = std::env::temp_dir().join(format!("txlab-tls-test-{}", std::process::id()));
+        // Tests of this module run in parallel in one process: a directory per server.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("txlab-tls-test-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let ids = server_ids();
@@ -519,6 +523,129 @@ fn sslmodes_behave_like_libpq_against_a_real_server() {
         connect(&server.url("localhost", "sslmode=require")).ok(),
         Some(true)
     );
+}
+
+/// Opens one bench connection (`txlab bench`'s own protocol client) and asks the server whether it
+/// is encrypted; `Ok(true)` when pg_stat_ssl says so (and the client agrees).
+fn bench_connect(url: &str) -> Result<bool, TxlabError> {
+    const SSL: Sql = Sql::new(
+        60,
+        "txlab_test_ssl",
+        "SELECT count(*) FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl",
+        &[],
+    );
+    let server = Server::from_url(url)?;
+    runtime().block_on(async {
+        let target = Target::new(&server, "txlab-tls-test", "public");
+        let mut wire = Wire::connect(&target).await.map_err(|e| match e {
+            WireError::Open(e) => *e,
+            e => TxlabError::Database(e.to_string()),
+        })?;
+        let rows = wire.query(&SSL, &[]).await.unwrap();
+        let ssl = rows[0].int8(0).unwrap() == 1;
+        assert_eq!(ssl, wire.is_tls(), "client and server disagree about TLS");
+        Ok(ssl)
+    })
+}
+
+/// `txlab bench` speaks the protocol on its own socket (src/db/postgres/wire/), so it negotiates
+/// TLS itself: every sslmode must mean what it means for txlab's other connections, with the
+/// same certificate checks and the same errors.
+#[test]
+fn bench_connections_negotiate_tls_like_every_other_connection() {
+    let (mut server, pki) = server_with_certificates();
+    let (ca, other) = (pki.path("ca.pem"), pki.path("other-ca.pem"));
+    let on = [
+        ("ssl", "on"),
+        ("ssl_cert_file", &*pki.path("server.crt")),
+        ("ssl_key_file", &*pki.path("server.key")),
+        ("log_connections", "on"),
+    ];
+    // `host`: plain and TLS both accepted, so only the client decides.
+    server.start("host all all 127.0.0.1/32 trust", &on);
+    let port = server.port;
+    let url = |params: &str| url_for(port, "localhost", params);
+    assert_eq!(bench_connect(&url("sslmode=require")).ok(), Some(true));
+    assert_eq!(bench_connect(&url("sslmode=prefer")).ok(), Some(true));
+    assert_eq!(bench_connect(&url("sslmode=disable")).ok(), Some(false));
+    let full = format!("sslmode=verify-full&sslrootcert={ca}");
+    assert_eq!(bench_connect(&url(&full)).ok(), Some(true));
+    // A root that did not sign the server's certificate: txlab's TLS error and its hint.
+    for mode in ["verify-full", "verify-ca", "require"] {
+        let params = format!("sslmode={mode}&sslrootcert={other}");
+        let (f, message, hint) = failure(bench_connect(&url(&params)));
+        assert!(matches!(f, TlsFailure::UnknownCa { .. }), "{params}: {f:?}");
+        assert!(message.contains("unknown CA"), "{message}");
+        assert!(hint.contains("sslrootcert="), "{hint}");
+    }
+    let wrong_name = server.url("127.0.0.1", &full);
+    let (f, _, hint) = failure(bench_connect(&wrong_name));
+    assert!(matches!(f, TlsFailure::NameMismatch { .. }), "{f:?}");
+    assert!(hint.contains("verify-ca"), "{hint}");
+
+    // The binary end to end with sslmode=require: every connection of the run, the clients'
+    // included, was encrypted (the server logs each one it authorized, with its TLS).
+    let out = BinCommand::cargo_bin("txlab")
+        .unwrap()
+        .args([
+            "bench",
+            "transfer",
+            "--strategy",
+            "atomic",
+            "--clients",
+            "3",
+        ])
+        .args([
+            "--transactions",
+            "60",
+            "--warmup",
+            "0ms",
+            "--format",
+            "json",
+        ])
+        .arg("--database-url")
+        .arg(url("sslmode=require"))
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["results"][0]["committed"], 60, "{doc}");
+    let log = fs::read_to_string(server.dir.join("server.log")).unwrap();
+    let app = format!("application_name=txlab-{}", out_pid(&log));
+    let bench: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection authorized") && l.contains(&app))
+        .collect();
+    assert!(bench.len() >= 4, "control + 3 clients expected:\n{log}");
+    assert!(
+        bench.iter().all(|l| l.contains("SSL enabled")),
+        "a bench connection without TLS:\n{}",
+        bench.join("\n")
+    );
+
+    // ssl = off: prefer goes on in plain text, require is refused as elsewhere.
+    server.start("host all all 127.0.0.1/32 trust", &[("ssl", "off")]);
+    assert_eq!(bench_connect(&url("sslmode=prefer")).ok(), Some(false));
+    let (f, _, hint) = failure(bench_connect(&url("sslmode=require")));
+    assert!(matches!(f, TlsFailure::ServerHasNoTls { .. }), "{f:?}");
+    assert!(hint.contains("sslmode=prefer"), "{hint}");
+}
+
+/// The pid in the `application_name=txlab-PID` of the last bench run's connections.
+fn out_pid(log: &str) -> String {
+    log.lines()
+        .rev()
+        .filter_map(|l| l.split("application_name=txlab-").nth(1))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .find(|pid| !pid.is_empty())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// What a TLS handshake adds to opening a connection (wall time and this process's CPU time per

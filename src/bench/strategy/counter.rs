@@ -3,94 +3,123 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::Object;
 use rust_decimal::Decimal;
 
 use super::{AttemptSettings, Outcome, locking, think};
 use crate::bench::options::Strategy;
+use crate::db::postgres::wire::{INT4, INT8, NUMERIC, Sql, Val, Wire, WireError};
 
-const READ: &str = "SELECT value, version FROM counter WHERE id = 1";
-const READ_FOR_UPDATE: &str = "SELECT value, version FROM counter WHERE id = 1 FOR UPDATE";
-const WRITE: &str = "UPDATE counter SET value = $1 WHERE id = 1";
-const WRITE_IF_VERSION: &str =
-    "UPDATE counter SET value = $1, version = version + 1 WHERE id = 1 AND version = $2";
-const INCREMENT: &str = "UPDATE counter SET value = value + 1 WHERE id = 1";
-const ADVISORY_LOCK: &str = "SELECT pg_advisory_xact_lock($1::int, 1)";
-const LEDGER: &str = "INSERT INTO ledger (from_id, to_id, amount) VALUES (NULL, 1, $1)";
+const READ: Sql = Sql::new(
+    8,
+    "txlab_c_read",
+    "SELECT value, version FROM counter WHERE id = 1",
+    &[],
+);
+const READ_FOR_UPDATE: Sql = Sql::new(
+    9,
+    "txlab_c_read_lock",
+    "SELECT value, version FROM counter WHERE id = 1 FOR UPDATE",
+    &[],
+);
+const WRITE: Sql = Sql::new(
+    10,
+    "txlab_c_write",
+    "UPDATE counter SET value = $1 WHERE id = 1",
+    &[INT8],
+);
+const WRITE_IF_VERSION: Sql = Sql::new(
+    11,
+    "txlab_c_write_if_version",
+    "UPDATE counter SET value = $1, version = version + 1 WHERE id = 1 AND version = $2",
+    &[INT8, INT8],
+);
+const INCREMENT: Sql = Sql::new(
+    12,
+    "txlab_c_increment",
+    "UPDATE counter SET value = value + 1 WHERE id = 1",
+    &[],
+);
+const ADVISORY_LOCK: Sql = Sql::new(
+    13,
+    "txlab_c_advisory",
+    "SELECT pg_advisory_xact_lock($1::int, 1)",
+    &[INT4],
+);
+const LEDGER: Sql = Sql::new(
+    14,
+    "txlab_c_ledger",
+    "INSERT INTO ledger (from_id, to_id, amount) VALUES (NULL, 1, $1)",
+    &[NUMERIC],
+);
+
+/// The counter's (value, version), read by `sql`.
+async fn read(c: &mut Wire, sql: &Sql) -> Result<(i64, i64), WireError> {
+    let rows = c.query(sql, &[]).await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| WireError::Connection("the counter row is missing".into()))?;
+    Ok((row.int8(0)?, row.int8(1)?))
+}
 
 pub async fn attempt(
     strategy: Strategy,
-    client: &mut Object,
+    c: &mut Wire,
     settings: AttemptSettings,
     lock_time: &mut Duration,
-) -> Result<Outcome, tokio_postgres::Error> {
+) -> Result<Outcome, WireError> {
     match strategy {
         Strategy::Pessimistic => {
-            let read = client.prepare_cached(READ_FOR_UPDATE).await?;
-            let write = client.prepare_cached(WRITE).await?;
-            let tx = client.transaction().await?;
-            let row = locking(lock_time, tx.query_one(&read, &[])).await?;
-            let value: i64 = row.get(0);
+            c.begin().await?;
+            let (value, _) = locking(lock_time, read(c, &READ_FOR_UPDATE)).await?;
             think(settings).await;
-            tx.execute(&write, &[&(value + 1)]).await?;
-            ledger(&tx).await?;
-            tx.commit().await?;
+            c.execute(&WRITE, &[Val::Int8(value + 1)]).await?;
+            ledger(c).await?;
+            c.commit().await?;
         }
         Strategy::Optimistic => {
-            let read = client.prepare_cached(READ).await?;
-            let write = client.prepare_cached(WRITE_IF_VERSION).await?;
-            let row = client.query_one(&read, &[]).await?;
-            let (value, version): (i64, i64) = (row.get(0), row.get(1));
+            let (value, version) = read(c, &READ).await?;
             think(settings).await;
-            let tx = client.transaction().await?;
-            let n = locking(lock_time, tx.execute(&write, &[&(value + 1), &version])).await?;
+            c.begin().await?;
+            let write = [Val::Int8(value + 1), Val::Int8(version)];
+            let n = locking(lock_time, c.execute(&WRITE_IF_VERSION, &write)).await?;
             if n == 0 {
-                tx.rollback().await?;
+                c.rollback().await?;
                 return Ok(Outcome::Conflict);
             }
-            ledger(&tx).await?;
-            tx.commit().await?;
+            ledger(c).await?;
+            c.commit().await?;
         }
         Strategy::Atomic => {
-            let increment = client.prepare_cached(INCREMENT).await?;
             think(settings).await;
-            let tx = client.transaction().await?;
-            locking(lock_time, tx.execute(&increment, &[])).await?;
-            ledger(&tx).await?;
-            tx.commit().await?;
+            c.begin().await?;
+            locking(lock_time, c.execute(&INCREMENT, &[])).await?;
+            ledger(c).await?;
+            c.commit().await?;
         }
         Strategy::Serializable | Strategy::Naive => {
-            let read = client.prepare_cached(READ).await?;
-            let write = client.prepare_cached(WRITE).await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(super::isolation_level(strategy))
-                .start()
-                .await?;
-            let value: i64 = tx.query_one(&read, &[]).await?.get(0);
+            c.execute(super::begin_statement(strategy), &[]).await?;
+            let (value, _) = read(c, &READ).await?;
             think(settings).await;
-            locking(lock_time, tx.execute(&write, &[&(value + 1)])).await?;
-            ledger(&tx).await?;
-            tx.commit().await?;
+            locking(lock_time, c.execute(&WRITE, &[Val::Int8(value + 1)])).await?;
+            ledger(c).await?;
+            c.commit().await?;
         }
         Strategy::Advisory => {
-            let lock = client.prepare_cached(ADVISORY_LOCK).await?;
-            let read = client.prepare_cached(READ).await?;
-            let write = client.prepare_cached(WRITE).await?;
-            let tx = client.transaction().await?;
-            locking(lock_time, tx.execute(&lock, &[&settings.advisory_class])).await?;
-            let value: i64 = tx.query_one(&read, &[]).await?.get(0);
+            c.begin().await?;
+            let lock = [Val::Int4(settings.advisory_class)];
+            locking(lock_time, c.execute(&ADVISORY_LOCK, &lock)).await?;
+            let (value, _) = read(c, &READ).await?;
             think(settings).await;
-            tx.execute(&write, &[&(value + 1)]).await?;
-            ledger(&tx).await?;
-            tx.commit().await?;
+            c.execute(&WRITE, &[Val::Int8(value + 1)]).await?;
+            ledger(c).await?;
+            c.commit().await?;
         }
     }
     Ok(Outcome::Committed)
 }
 
-async fn ledger(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {
-    let insert = tx.prepare_cached(LEDGER).await?;
-    tx.execute(&insert, &[&Decimal::ONE]).await?;
-    Ok(())
+async fn ledger(c: &mut Wire) -> Result<(), WireError> {
+    c.execute(&LEDGER, &[Val::Numeric(Decimal::ONE)])
+        .await
+        .map(drop)
 }

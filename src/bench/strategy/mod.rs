@@ -14,18 +14,18 @@ mod transfer;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Object;
 use rust_decimal::Decimal;
 
 use super::options::Strategy;
+use crate::db::postgres::wire::{self, Sql, Wire, WireError};
 
-/// The level a strategy's read-modify-write transaction runs at: SERIALIZABLE is the strategy
-/// itself; the naive one shows what READ COMMITTED does without protection.
-fn isolation_level(strategy: Strategy) -> tokio_postgres::IsolationLevel {
+/// How a strategy's read-modify-write transaction starts: SERIALIZABLE is the strategy itself;
+/// the naive one shows what READ COMMITTED (the default) does without protection.
+fn begin_statement(strategy: Strategy) -> &'static Sql {
     if strategy == Strategy::Serializable {
-        tokio_postgres::IsolationLevel::Serializable
+        &wire::BEGIN_SERIALIZABLE
     } else {
-        tokio_postgres::IsolationLevel::ReadCommitted
+        &wire::BEGIN
     }
 }
 
@@ -58,14 +58,29 @@ pub struct AttemptSettings {
     pub advisory_class: i32,
 }
 
-/// Runs one attempt of `op` under `strategy` on `client`.
+/// Runs one attempt of `op` under `strategy` on `client`. An attempt that fails inside its
+/// transaction rolls it back before returning, so its locks are gone before any backoff.
 pub async fn attempt(
     strategy: Strategy,
     op: Op,
-    client: &mut Object,
+    client: &mut Wire,
     settings: AttemptSettings,
     lock_time: &mut Duration,
-) -> Result<Outcome, tokio_postgres::Error> {
+) -> Result<Outcome, WireError> {
+    let result = run(strategy, op, client, settings, lock_time).await;
+    if result.is_err() && client.in_transaction() {
+        client.rollback().await?;
+    }
+    result
+}
+
+async fn run(
+    strategy: Strategy,
+    op: Op,
+    client: &mut Wire,
+    settings: AttemptSettings,
+    lock_time: &mut Duration,
+) -> Result<Outcome, WireError> {
     match op {
         Op::Transfer { from, to, amount } => {
             transfer::attempt(
@@ -84,8 +99,8 @@ pub async fn attempt(
 /// Awaits a locking statement, adding its wall time to `lock_time`.
 async fn locking<T>(
     lock_time: &mut Duration,
-    statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, tokio_postgres::Error> {
+    statement: impl Future<Output = Result<T, WireError>>,
+) -> Result<T, WireError> {
     let started = Instant::now();
     let result = statement.await;
     *lock_time += started.elapsed();

@@ -4,25 +4,61 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::Object;
 use rust_decimal::Decimal;
 
 use super::{AttemptSettings, Outcome, locking, think};
 use crate::bench::options::Strategy;
+use crate::db::postgres::wire::{INT4, INT8, NUMERIC, Sql, Val, Wire, WireError};
 
-const READ: &str = "SELECT id, balance, version FROM accounts WHERE id IN ($1, $2)";
-const READ_FOR_UPDATE: &str =
-    "SELECT id, balance, version FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE";
-const WRITE: &str = "UPDATE accounts SET balance = $2 WHERE id = $1";
-const WRITE_IF_VERSION: &str =
-    "UPDATE accounts SET balance = $2, version = version + 1 WHERE id = $1 AND version = $3";
-const DEBIT_GUARDED: &str =
-    "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2";
-const CREDIT: &str = "UPDATE accounts SET balance = balance + $2 WHERE id = $1";
+const READ: Sql = Sql::new(
+    16,
+    "txlab_t_read",
+    "SELECT id, balance, version FROM accounts WHERE id IN ($1, $2)",
+    &[INT4, INT4],
+);
+const READ_FOR_UPDATE: Sql = Sql::new(
+    17,
+    "txlab_t_read_lock",
+    "SELECT id, balance, version FROM accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+    &[INT4, INT4],
+);
+const WRITE: Sql = Sql::new(
+    18,
+    "txlab_t_write",
+    "UPDATE accounts SET balance = $2 WHERE id = $1",
+    &[INT4, NUMERIC],
+);
+const WRITE_IF_VERSION: Sql = Sql::new(
+    19,
+    "txlab_t_write_if_version",
+    "UPDATE accounts SET balance = $2, version = version + 1 WHERE id = $1 AND version = $3",
+    &[INT4, NUMERIC, INT8],
+);
+const DEBIT_GUARDED: Sql = Sql::new(
+    20,
+    "txlab_t_debit",
+    "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2",
+    &[INT4, NUMERIC],
+);
+const CREDIT: Sql = Sql::new(
+    21,
+    "txlab_t_credit",
+    "UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+    &[INT4, NUMERIC],
+);
 /// `unnest` yields the keys in array order and each row's lock is taken as it is produced.
-const ADVISORY_LOCKS: &str =
-    "SELECT pg_advisory_xact_lock($1::int, k) FROM unnest(ARRAY[$2::int, $3::int]) k";
-const LEDGER: &str = "INSERT INTO ledger (from_id, to_id, amount) VALUES ($1, $2, $3)";
+const ADVISORY_LOCKS: Sql = Sql::new(
+    22,
+    "txlab_t_advisory",
+    "SELECT pg_advisory_xact_lock($1::int, k) FROM unnest(ARRAY[$2::int, $3::int]) k",
+    &[INT4, INT4, INT4],
+);
+const LEDGER: Sql = Sql::new(
+    23,
+    "txlab_t_ledger",
+    "INSERT INTO ledger (from_id, to_id, amount) VALUES ($1, $2, $3)",
+    &[INT4, INT4, NUMERIC],
+);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Transfer {
@@ -44,157 +80,135 @@ struct Pair {
     to: (Decimal, i64),
 }
 
-fn pair(t: &Transfer, rows: &[tokio_postgres::Row]) -> Pair {
-    let mut from = (Decimal::ZERO, 0);
-    let mut to = (Decimal::ZERO, 0);
-    for row in rows {
-        let id: i32 = row.get(0);
-        let value = (row.get::<_, Decimal>(1), row.get::<_, i64>(2));
+/// Reads both accounts with `sql` (the plain read or `FOR UPDATE`).
+async fn read(c: &mut Wire, sql: &Sql, t: &Transfer) -> Result<Pair, WireError> {
+    let (lo, hi) = t.ordered();
+    let rows = c.query(sql, &[Val::Int4(lo), Val::Int4(hi)]).await?;
+    let mut pair = Pair {
+        from: (Decimal::ZERO, 0),
+        to: (Decimal::ZERO, 0),
+    };
+    for row in &rows {
+        let id = row.int4(0)?;
+        let value = (row.numeric(1)?, row.int8(2)?);
         if id == t.from {
-            from = value;
+            pair.from = value;
         } else if id == t.to {
-            to = value;
+            pair.to = value;
         }
     }
-    Pair { from, to }
+    Ok(pair)
 }
 
 pub async fn attempt(
     strategy: Strategy,
     t: Transfer,
-    client: &mut Object,
+    c: &mut Wire,
     settings: AttemptSettings,
     lock_time: &mut Duration,
-) -> Result<Outcome, tokio_postgres::Error> {
+) -> Result<Outcome, WireError> {
     let (lo, hi) = t.ordered();
     match strategy {
         Strategy::Pessimistic => {
-            let read = client.prepare_cached(READ_FOR_UPDATE).await?;
-            let tx = client.transaction().await?;
-            let rows = locking(lock_time, tx.query(&read, &[&lo, &hi])).await?;
-            let p = pair(&t, &rows);
+            c.begin().await?;
+            let p = locking(lock_time, read(c, &READ_FOR_UPDATE, &t)).await?;
             think(settings).await;
             if p.from.0 < t.amount {
-                tx.rollback().await?;
+                c.rollback().await?;
                 return Ok(Outcome::Declined);
             }
-            let write = tx.prepare_cached(WRITE).await?;
-            write_both(&tx, &write, &t, &p).await?;
-            ledger(&tx, &t).await?;
-            tx.commit().await?;
+            write_both(c, &t, &p, &mut Duration::default()).await?;
+            ledger(c, &t).await?;
+            c.commit().await?;
             Ok(Outcome::Committed)
         }
         Strategy::Optimistic => {
-            let read = client.prepare_cached(READ).await?;
-            let rows = client.query(&read, &[&lo, &hi]).await?;
-            let p = pair(&t, &rows);
+            let p = read(c, &READ, &t).await?;
             think(settings).await;
             if p.from.0 < t.amount {
                 return Ok(Outcome::Declined);
             }
-            let write = client.prepare_cached(WRITE_IF_VERSION).await?;
-            let tx = client.transaction().await?;
+            c.begin().await?;
             for id in [lo, hi] {
                 let (balance, version) = if id == t.from {
                     (p.from.0 - t.amount, p.from.1)
                 } else {
                     (p.to.0 + t.amount, p.to.1)
                 };
-                let n = locking(lock_time, tx.execute(&write, &[&id, &balance, &version])).await?;
+                let write = [Val::Int4(id), Val::Numeric(balance), Val::Int8(version)];
+                let n = locking(lock_time, c.execute(&WRITE_IF_VERSION, &write)).await?;
                 if n == 0 {
-                    tx.rollback().await?;
+                    c.rollback().await?;
                     return Ok(Outcome::Conflict);
                 }
             }
-            ledger(&tx, &t).await?;
-            tx.commit().await?;
+            ledger(c, &t).await?;
+            c.commit().await?;
             Ok(Outcome::Committed)
         }
         Strategy::Atomic => {
-            let debit = client.prepare_cached(DEBIT_GUARDED).await?;
-            let credit = client.prepare_cached(CREDIT).await?;
             think(settings).await;
-            let tx = client.transaction().await?;
+            c.begin().await?;
             for id in [lo, hi] {
+                let params = [Val::Int4(id), Val::Numeric(t.amount)];
                 if id == t.from {
-                    let n = locking(lock_time, tx.execute(&debit, &[&id, &t.amount])).await?;
+                    let n = locking(lock_time, c.execute(&DEBIT_GUARDED, &params)).await?;
                     if n == 0 {
-                        tx.rollback().await?;
+                        c.rollback().await?;
                         return Ok(Outcome::Declined);
                     }
                 } else {
-                    locking(lock_time, tx.execute(&credit, &[&id, &t.amount])).await?;
+                    locking(lock_time, c.execute(&CREDIT, &params)).await?;
                 }
             }
-            ledger(&tx, &t).await?;
-            tx.commit().await?;
+            ledger(c, &t).await?;
+            c.commit().await?;
             Ok(Outcome::Committed)
         }
         Strategy::Serializable | Strategy::Naive => {
-            let read = client.prepare_cached(READ).await?;
-            let write = client.prepare_cached(WRITE).await?;
-            let tx = client
-                .build_transaction()
-                .isolation_level(super::isolation_level(strategy))
-                .start()
-                .await?;
-            let rows = tx.query(&read, &[&lo, &hi]).await?;
-            let p = pair(&t, &rows);
+            c.execute(super::begin_statement(strategy), &[]).await?;
+            let p = read(c, &READ, &t).await?;
             think(settings).await;
             if p.from.0 < t.amount {
-                tx.rollback().await?;
+                c.rollback().await?;
                 return Ok(Outcome::Declined);
             }
             // The UPDATEs wait for a concurrent writer's row lock (and at SERIALIZABLE then fail
             // with 40001 if it committed): they are these strategies' locking statements.
-            write_both_timed(&tx, &write, &t, &p, lock_time).await?;
-            ledger(&tx, &t).await?;
-            tx.commit().await?;
+            write_both(c, &t, &p, lock_time).await?;
+            ledger(c, &t).await?;
+            c.commit().await?;
             Ok(Outcome::Committed)
         }
         Strategy::Advisory => {
-            let locks = client.prepare_cached(ADVISORY_LOCKS).await?;
-            let read = client.prepare_cached(READ).await?;
-            let write = client.prepare_cached(WRITE).await?;
-            let tx = client.transaction().await?;
-            locking(
-                lock_time,
-                tx.execute(&locks, &[&settings.advisory_class, &lo, &hi]),
-            )
-            .await?;
-            let rows = tx.query(&read, &[&lo, &hi]).await?;
-            let p = pair(&t, &rows);
+            c.begin().await?;
+            let locks = [
+                Val::Int4(settings.advisory_class),
+                Val::Int4(lo),
+                Val::Int4(hi),
+            ];
+            locking(lock_time, c.execute(&ADVISORY_LOCKS, &locks)).await?;
+            let p = read(c, &READ, &t).await?;
             think(settings).await;
             if p.from.0 < t.amount {
-                tx.rollback().await?;
+                c.rollback().await?;
                 return Ok(Outcome::Declined);
             }
-            write_both(&tx, &write, &t, &p).await?;
-            ledger(&tx, &t).await?;
-            tx.commit().await?;
+            write_both(c, &t, &p, &mut Duration::default()).await?;
+            ledger(c, &t).await?;
+            c.commit().await?;
             Ok(Outcome::Committed)
         }
     }
 }
 
-/// Writes the application-computed balances, lower id first.
+/// Writes the application-computed balances, lower id first, adding the time to `lock_time`.
 async fn write_both(
-    tx: &deadpool_postgres::Transaction<'_>,
-    write: &tokio_postgres::Statement,
-    t: &Transfer,
-    p: &Pair,
-) -> Result<(), tokio_postgres::Error> {
-    let mut unused = Duration::ZERO;
-    write_both_timed(tx, write, t, p, &mut unused).await
-}
-
-async fn write_both_timed(
-    tx: &deadpool_postgres::Transaction<'_>,
-    write: &tokio_postgres::Statement,
+    c: &mut Wire,
     t: &Transfer,
     p: &Pair,
     lock_time: &mut Duration,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<(), WireError> {
     let (lo, hi) = t.ordered();
     for id in [lo, hi] {
         let balance = if id == t.from {
@@ -202,16 +216,13 @@ async fn write_both_timed(
         } else {
             p.to.0 + t.amount
         };
-        locking(lock_time, tx.execute(write, &[&id, &balance])).await?;
+        let write = [Val::Int4(id), Val::Numeric(balance)];
+        locking(lock_time, c.execute(&WRITE, &write)).await?;
     }
     Ok(())
 }
 
-async fn ledger(
-    tx: &deadpool_postgres::Transaction<'_>,
-    t: &Transfer,
-) -> Result<(), tokio_postgres::Error> {
-    let insert = tx.prepare_cached(LEDGER).await?;
-    tx.execute(&insert, &[&t.from, &t.to, &t.amount]).await?;
-    Ok(())
+async fn ledger(c: &mut Wire, t: &Transfer) -> Result<(), WireError> {
+    let row = [Val::Int4(t.from), Val::Int4(t.to), Val::Numeric(t.amount)];
+    c.execute(&LEDGER, &row).await.map(drop)
 }

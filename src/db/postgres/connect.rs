@@ -107,6 +107,12 @@ impl Server {
         &self.tls.connector
     }
 
+    /// The TLS settings with their connector, for connections txlab opens on its own socket
+    /// (the bench's, [`super::wire`]).
+    pub fn server_tls(&self) -> &ServerTls {
+        &self.tls
+    }
+
     /// A copy of the settings pointed at another database on the same server.
     pub fn config_for_database(&self, dbname: &str) -> Config {
         let mut config = self.config.clone();

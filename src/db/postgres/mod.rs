@@ -1,7 +1,7 @@
 //! PostgreSQL behind the `db` seam: its binaries and throwaway clusters, connections (with
 //! notices), the sandbox schema, the lock-wait probe (`sql/*.sql`), the inspection queries, and
-//! the mapping of `tokio_postgres` replies into the engine-neutral [`crate::model`] answers. Only
-//! this folder (and `bench/`, a PostgreSQL-only load tool) names `tokio_postgres`.
+//! the mapping of `tokio_postgres` replies into the engine-neutral [`crate::model`] answers, and
+//! [`wire`], the protocol client `txlab bench` drives. Only this folder names `tokio_postgres`.
 
 pub mod admin;
 pub mod answer;
@@ -15,6 +15,7 @@ pub mod probe;
 pub mod relay;
 pub mod sandbox;
 pub mod tls;
+pub mod wire;
 
 pub use answer::Link;
 pub use connect::{Connected, Server, ServerNotice, ServerNotification, SessionOptions};

@@ -128,6 +128,15 @@ pub fn classify(error: &tokio_postgres::Error, settings: &TlsSettings) -> Option
     })
 }
 
+/// The failure behind a TLS handshake txlab ran itself (the bench's connections, which speak
+/// the protocol on their own socket): rustls's error inside the `io::Error`, or the error as is.
+pub fn classify_io(error: &std::io::Error, settings: &TlsSettings) -> TlsFailure {
+    match as_rustls(error) {
+        Some(rustls_error) => from_rustls(rustls_error, settings),
+        None => TlsFailure::Handshake(error.to_string()),
+    }
+}
+
 /// rustls's error, directly or inside the `io::Error` tokio-rustls wraps it in (whose `source()`
 /// skips the wrapped error, so it must be unwrapped by hand).
 fn as_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {

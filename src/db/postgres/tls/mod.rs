@@ -10,7 +10,7 @@ mod failure;
 mod settings;
 mod verify;
 
-pub use failure::{TlsFailure, classify};
+pub use failure::{TlsFailure, classify, classify_io};
 pub use settings::{RootCert, SslMode, TlsSettings, split_settings};
 
 use std::str::FromStr;
