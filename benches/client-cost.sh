@@ -61,19 +61,9 @@ as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/
 URL="host=$work port=5432 user=postgres dbname=postgres"
 sql() { PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }
 
-# pgbench's tables and script: cut from benches/pgbench-compare.sh, so both stay the same.
+# pgbench's tables (benches/pgbench-tables.sql) and script (cut from benches/pgbench-compare.sh).
 setup() {
-    sql <<SQL
-DROP SCHEMA IF EXISTS txlab_pgbench CASCADE;
-CREATE SCHEMA txlab_pgbench;
-SET search_path TO txlab_pgbench;
-CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(14,2) NOT NULL, version bigint NOT NULL DEFAULT 0);
-CREATE TABLE counter (id int PRIMARY KEY, value bigint NOT NULL, version bigint NOT NULL DEFAULT 0);
-CREATE TABLE ledger (id bigserial PRIMARY KEY, from_id int, to_id int NOT NULL, amount numeric(14,2) NOT NULL);
-INSERT INTO accounts (id, balance) SELECT g, 1000000.00 FROM generate_series(1, $accounts) g;
-INSERT INTO counter (id, value) VALUES (1, 0);
-ANALYZE accounts; ANALYZE counter;
-SQL
+    sql -v accounts="$accounts" -f "$root/benches/pgbench-tables.sql"
 }
 script_of() {
     awk -v w="$1" '

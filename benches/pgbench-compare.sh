@@ -76,19 +76,9 @@ psql_bin=$(command -v psql || echo "$bindir/psql")
 sql() { PGOPTIONS="-c client_min_messages=warning" "$psql_bin" -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 server_version=$(sql -At -c "SHOW server_version")
 
-# The same tables txlab creates (src/bench/workload.rs, TABLES), in a schema of our own.
+# The same tables txlab creates (benches/pgbench-tables.sql), in a schema of our own.
 setup() {
-    sql <<SQL
-DROP SCHEMA IF EXISTS txlab_pgbench CASCADE;
-CREATE SCHEMA txlab_pgbench;
-SET search_path TO txlab_pgbench;
-CREATE TABLE accounts (id int PRIMARY KEY, balance numeric(14,2) NOT NULL, version bigint NOT NULL DEFAULT 0);
-CREATE TABLE counter (id int PRIMARY KEY, value bigint NOT NULL, version bigint NOT NULL DEFAULT 0);
-CREATE TABLE ledger (id bigserial PRIMARY KEY, from_id int, to_id int NOT NULL, amount numeric(14,2) NOT NULL);
-INSERT INTO accounts (id, balance) SELECT g, 1000000.00 FROM generate_series(1, $ACCOUNTS) g;
-INSERT INTO counter (id, value) VALUES (1, 0);
-ANALYZE accounts; ANALYZE counter;
-SQL
+    sql -v accounts="$ACCOUNTS" -f "$root/benches/pgbench-tables.sql"
 }
 
 script=$work/atomic-$WORKLOAD.sql
