@@ -7,10 +7,16 @@
 //! a futex. On a shard, a client, its connections (registered with the shard's reactor) and its
 //! pool all live on one thread, and a thread sleeps only in `epoll_wait`, as a `pgbench -j`
 //! thread sleeps in `select`/`poll`.
+//!
+//! A shard's runtime has I/O but no timer: with one, every park checks the timer wheel and reads
+//! the clock (~1,000 instructions per counter transaction). The few things a client times — a
+//! retry's backoff, think time, a connect timeout — go through [`timer`], which runs them on the
+//! command's runtime (the caller of [`ClientThreads::start`]); the hot path uses no timer at all.
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use crate::db::postgres::wire::timer;
 use crate::error::{Result, TxlabError};
 
 /// One client thread: where to spawn its tasks, and how to tell it to end.
@@ -24,7 +30,8 @@ struct Shard {
 pub struct ClientThreads(Vec<Shard>);
 
 impl ClientThreads {
-    /// `threads` client threads, or one shard on the caller's runtime for 0.
+    /// `threads` client threads, or one shard on the caller's runtime for 0. The caller's runtime
+    /// (which must have time enabled) runs the client threads' timers.
     pub fn start(threads: usize) -> Result<ClientThreads> {
         if threads == 0 {
             return Ok(ClientThreads(vec![Shard {
@@ -32,19 +39,22 @@ impl ClientThreads {
                 _stop: None,
             }]));
         }
+        let timers = Handle::current();
         let mut shards = Vec::with_capacity(threads);
         for i in 0..threads {
             let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+                .enable_io()
                 .build()
                 .map_err(|e| cannot_start(&e))?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
+            let timers = timers.clone();
             std::thread::Builder::new()
                 .name(format!("txlab-bench-client-{i}"))
                 // The runtime runs every task spawned on its handle until the run ends (the
                 // sender is dropped); dropping it then cancels whatever is left.
                 .spawn(move || {
+                    timer::install(timers);
                     runtime.block_on(async {
                         let _ = stopped.await;
                     });
@@ -128,6 +138,17 @@ mod tests {
             let (a, b) = (name(0).await.unwrap(), name(1).await.unwrap());
             assert_eq!(a.as_deref(), Some("txlab-bench-client-0"));
             assert_eq!(b.as_deref(), Some("txlab-bench-client-1"));
+            // No timer on a shard (a park goes straight to epoll); the caller's runs its sleeps.
+            let tokio_sleep = threads
+                .handle(0)
+                .spawn(async { tokio::time::sleep(std::time::Duration::from_millis(1)).await });
+            assert!(tokio_sleep.await.unwrap_err().is_panic());
+            let slept = threads.handle(1).spawn(async {
+                let started = std::time::Instant::now();
+                timer::sleep(std::time::Duration::from_millis(5)).await;
+                started.elapsed()
+            });
+            assert!(slept.await.unwrap() >= std::time::Duration::from_millis(5));
         });
     }
 }

@@ -107,6 +107,22 @@ fn serializable_retries_on_40001() {
 }
 
 #[test]
+fn clients_queue_for_a_small_pool_on_client_threads() {
+    // Six clients, two connections, two client threads: every check-out but one per connection
+    // finds it lent, so the pool's wait is measured (through the pool's queue, not its fast path)
+    // and the pool never opens more than it may.
+    let mut p = plan(Workload::Counter, &[Strategy::Atomic], 6, 1);
+    p.pool_size = 2;
+    p.client_threads = 2;
+    let r = &run(&p).results[0];
+    assert!(r.invariants_ok, "{:?}", r.invariants);
+    assert!(r.committed > 0);
+    assert_eq!((r.pool.max_size, r.pool.size), (2, 2));
+    assert!(r.pool.gets >= r.committed);
+    assert!(r.pool.wait_ms_total > 0.0, "{:?}", r.pool);
+}
+
+#[test]
 fn transactions_mode_measures_exactly_that_many() {
     let mut p = plan(Workload::Transfer, &[Strategy::Atomic], 4, 100);
     p.stop = Stop::Transactions(150);

@@ -109,6 +109,6 @@ async fn locking<T>(
 
 async fn think(settings: AttemptSettings) {
     if !settings.think.is_zero() {
-        tokio::time::sleep(settings.think).await;
+        wire::timer::sleep(settings.think).await;
     }
 }

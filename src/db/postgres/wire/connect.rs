@@ -18,6 +18,7 @@ use tokio_postgres::{Config, NoTls};
 
 use super::WireError;
 use super::socket::Stream;
+use super::timer;
 use crate::db::postgres::Server;
 use crate::db::postgres::tls::{ServerTls, TlsFailure, classify_io};
 use crate::error::TxlabError;
@@ -100,11 +101,12 @@ pub(super) async fn open(target: &Target) -> Result<Stream, WireError> {
             (None, Some(host)) => host.clone(),
             (None, None) => break,
         };
-        match tokio::time::timeout(timeout, open_host(target, &host, name, port)).await {
-            Ok(Ok(stream)) => return Ok(stream),
-            Ok(Err(e @ WireError::Open(_))) => return Err(e),
-            Ok(Err(e)) => last = e,
-            Err(_) => last = WireError::Connection(format!("timed out after {timeout:?}")),
+        // On a client thread, whose runtime has no timer, the timeout runs on the command's.
+        match timer::timeout(timeout, open_host(target, &host, name, port)).await {
+            Some(Ok(stream)) => return Ok(stream),
+            Some(Err(e @ WireError::Open(_))) => return Err(e),
+            Some(Err(e)) => last = e,
+            None => last = WireError::Connection(format!("timed out after {timeout:?}")),
         }
     }
     Err(last)

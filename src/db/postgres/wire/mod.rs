@@ -19,6 +19,7 @@ mod connect;
 mod message;
 mod pool;
 mod socket;
+pub mod timer;
 
 pub use connect::Target;
 pub use message::Row;
