@@ -101,7 +101,22 @@ fn suite_specs(args: &RunArgs) -> Result<Vec<PathBuf>> {
 /// could not be read (reported on its own line when its turn comes).
 type Loaded = Result<spec::CompiledSpec>;
 
+/// Runs the specs and, at the same time, creates the other jobs' databases (so that they are
+/// ready when the lone specs, which run first in job 0, are done). Both run to the end: a
+/// database is never left half-created.
 async fn run_all(
+    lab: &Lab,
+    dbs: &JobDatabases<'_>,
+    specs: &[PathBuf],
+    expected_dir: &Path,
+    style: &Style,
+) -> Result<Tally> {
+    let run = run_specs(lab, dbs, specs, expected_dir, style);
+    let (tally, ()) = futures_util::future::join(run, dbs.prepare()).await;
+    tally
+}
+
+async fn run_specs(
     lab: &Lab,
     dbs: &JobDatabases<'_>,
     specs: &[PathBuf],
@@ -124,27 +139,12 @@ async fn run_all(
     let mut reports: Vec<Option<String>> = vec![None; specs.len()];
     let mut printed = 0;
     let mut tally = Tally::default();
-    // The other jobs' databases are created while the first specs run.
-    let preparing = dbs.prepare();
-    tokio::pin!(preparing);
-    let mut prepared = dbs.jobs() == 1;
     loop {
         while let Some((i, job)) = plan.start() {
             bar.set_message(names[i].clone());
             running.push(run_job(lab, dbs, i, job, &loaded[i]));
         }
-        let finished = if prepared {
-            running.next().await
-        } else {
-            tokio::select! {
-                () = &mut preparing => {
-                    prepared = true;
-                    continue;
-                }
-                finished = running.next() => finished,
-            }
-        };
-        let Some((i, job, outcome, took)) = finished else {
+        let Some((i, job, outcome, took)) = running.next().await else {
             break;
         };
         plan.finished(job);
@@ -161,10 +161,6 @@ async fn run_all(
             bar.inc(1);
             printed += 1;
         }
-    }
-    if !prepared {
-        // Not cancelled half-way: a database being created is then dropped with the others.
-        preparing.await;
     }
     bar.finish_and_clear();
     Ok(tally)
