@@ -47,16 +47,9 @@ trap cleanup EXIT INT TERM
 
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_server "$bindir/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-# The settings txlab gives its throwaway cluster (src/db/postgres/cluster.rs).
-cat >> "$work/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$work'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_connections = 200
-shared_buffers = 32MB
-CONF
+# The settings txlab gives its throwaway cluster, and the socket in the work directory.
+cat "$root/benches/throwaway-server.conf" >> "$work/data/postgresql.conf"
+echo "unix_socket_directories = '$work'" >> "$work/data/postgresql.conf"
 as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
 URL="host=$work port=5432 user=postgres dbname=postgres"
 sql() { PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 "$URL" "$@"; }

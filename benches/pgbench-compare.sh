@@ -56,18 +56,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
     [ -z "$bindir" ] && { echo "error: no DATABASE_URL and no initdb found" >&2; exit 2; }
     [ "$(id -u)" = 0 ] && chown postgres "$work"
     as_server "$bindir/initdb" -D "$work/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-    # The settings txlab gives its throwaway cluster (src/db/cluster.rs).
-    cat >> "$work/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$work'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_prepared_transactions = 2
-max_connections = 200
-shared_buffers = 32MB
-logging_collector = off
-CONF
+    # The settings txlab gives its throwaway cluster, and the socket in the work directory.
+    cat "$root/benches/throwaway-server.conf" >> "$work/data/postgresql.conf"
+    echo "unix_socket_directories = '$work'" >> "$work/data/postgresql.conf"
     as_server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
     DATABASE_URL="host=$work port=5432 user=postgres dbname=postgres"
 fi
