@@ -18,6 +18,7 @@ pub mod run;
 pub mod runner;
 pub mod scheduler;
 pub mod session;
+pub mod spec_options;
 pub mod spec_place;
 pub mod spec_runner;
 pub mod spec_scratch;
