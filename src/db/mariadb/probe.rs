@@ -37,9 +37,16 @@ impl MariadbProbe {
         &mut self.control
     }
 
-    /// Whether `thread_id` waits for a lock right now.
+    /// Whether `thread_id` waits for a lock right now. One look is not enough on MariaDB: a
+    /// waiting thread sets its process-list state itself and clears it only when it runs again,
+    /// so a metadata-lock wait already granted still shows until the thread is scheduled; and
+    /// InnoDB looks for a deadlock just after a row-lock wait begins, so a victim shows as
+    /// waiting for that moment. Under load either made the same schedule report a wait in one
+    /// run and not in the next. A wait counts when a second look, one round trip later, still
+    /// sees it (a real wait only gets reported a round trip later; nothing is reported that the
+    /// server did not show twice).
     pub async fn is_blocked(&mut self, thread_id: u32) -> Result<bool> {
-        Ok(self.waiting(thread_id).await?.is_some())
+        Ok(self.waiting(thread_id).await?.is_some() && self.waiting(thread_id).await?.is_some())
     }
 
     /// What `thread_id` waits for, if anything: one round trip (process list + InnoDB monitor).
